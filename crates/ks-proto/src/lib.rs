@@ -1,0 +1,220 @@
+//! The parser contract every `ks-proto-*` crate implements.
+//!
+//! ```
+//! use ks_proto::{Direction, Parsed, Probe, ProbeInput, Role, Verdict};
+//! let input = ProbeInput { data: b"GET / HTTP/1.1\r\n", src_port: 50000, dst_port: 8080 };
+//! // A probe looks at the first bytes of one direction (and the ports, as hints only)
+//! // and says whether the protocol is certainly, maybe or not spoken, and by whom.
+//! let p = Probe { verdict: Verdict::Certain, sender: Some(Role::Client) };
+//! assert_eq!(p.verdict, Verdict::Certain);
+//! assert_eq!(Direction::ToServer.reverse(), Direction::ToClient);
+//! // A streaming parse reports what it consumed and how much more it needs.
+//! let r = Parsed { consumed: 0, needed: 16 };
+//! assert!(r.needed > 0);
+//! # let _ = input;
+//! ```
+//!
+//! The contract, in full, is described in `docs/architecture.md`. In short:
+//! 1. [`Probe`]: cheap, looks only at the first bytes of one direction and the
+//!    ports; never runs the full parser.
+//! 2. [`StreamParser::parse`]: called with the *unconsumed* bytes of one direction
+//!    (the engine keeps what was not consumed and appends new bytes to it);
+//!    returns [`Parsed`] `{consumed, needed}`. Messages are pushed to an output
+//!    vector as they complete. Never panics, never allocates without a cap.
+//! 3. [`StreamParser::gap`]: bytes were lost; the parser drops partial state and
+//!    resynchronises (usually by probing for the next message start).
+//! 4. [`StreamParser::end`]: the direction is closed; messages delimited by the
+//!    close (HTTP body-until-close) are flushed.
+//! 5. [`StreamParser::handoff`]: after a protocol switch (HTTP `101`, CONNECT,
+//!    LDAP StartTLS) the rest of the connection belongs to another protocol.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+
+/// Direction of bytes in a connection, relative to the client (requester).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Client to server (requests).
+    ToServer,
+    /// Server to client (responses).
+    ToClient,
+}
+
+impl Direction {
+    /// The other direction.
+    pub fn reverse(self) -> Self {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+    /// 0 for `ToServer`, 1 for `ToClient`: handy to index per-direction arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Role of an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The side that sends requests.
+    Client,
+    /// The side that answers.
+    Server,
+}
+
+/// How sure a probe is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// These bytes are not this protocol.
+    NotMine,
+    /// Could be (e.g. too few bytes yet, or only the port matches).
+    Unsure,
+    /// These bytes are this protocol.
+    Certain,
+}
+
+/// Result of a probe: a verdict, and when the bytes tell it, who sent them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// How sure.
+    pub verdict: Verdict,
+    /// Who sent the probed bytes, when the bytes say so (`GET ` is a client,
+    /// `HTTP/1.1 200` a server).
+    pub sender: Option<Role>,
+}
+
+impl Probe {
+    /// Not this protocol.
+    pub const NOT_MINE: Probe = Probe { verdict: Verdict::NotMine, sender: None };
+}
+
+/// What a probe sees.
+#[derive(Clone, Copy, Debug)]
+pub struct ProbeInput<'a> {
+    /// The first bytes sent in one direction (possibly few).
+    pub data: &'a [u8],
+    /// Port of the sender of `data`.
+    pub src_port: u16,
+    /// Port of the receiver of `data`.
+    pub dst_port: u16,
+}
+
+/// Outcome of one streaming parse call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Parsed {
+    /// Bytes of the input that were used and must not be passed again.
+    pub consumed: usize,
+    /// Minimum number of *additional* bytes (beyond the unconsumed rest) the parser
+    /// needs before it can make progress; 0 when any amount may help.
+    pub needed: usize,
+}
+
+/// The protocols ks knows, as a closed set: entries and hand-offs name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// HTTP/1.0 and HTTP/1.1.
+    Http,
+    /// HTTP/2 (h2c or after TLS).
+    Http2,
+    /// WebSocket (after an HTTP Upgrade).
+    WebSocket,
+    /// TLS.
+    Tls,
+    /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
+    Tcp,
+}
+
+impl Protocol {
+    /// Lower-case name used in entries and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Http2 => "http2",
+            Protocol::WebSocket => "websocket",
+            Protocol::Tls => "tls",
+            Protocol::Tcp => "tcp",
+        }
+    }
+    /// Parse a name as given by a user (`http`, `http2`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "http" | "http1" => Protocol::Http,
+            "http2" | "h2" | "h2c" => Protocol::Http2,
+            "websocket" | "ws" => Protocol::WebSocket,
+            "tls" | "ssl" => Protocol::Tls,
+            "tcp" | "data" => Protocol::Tcp,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parse error: the parser could not make sense of the bytes at `offset` (an
+/// absolute offset in the direction's stream) and will resynchronise or stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Short machine-readable kind, e.g. `"bad-request-line"`.
+    pub kind: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+    /// Absolute stream offset in the direction where it happened.
+    pub offset: u64,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at offset {}: {}", self.kind, self.offset, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A streaming parser for one connection (both directions).
+///
+/// The engine owns buffering: `data` passed to [`StreamParser::parse`] always starts
+/// at the first byte not yet consumed in that direction.
+pub trait StreamParser {
+    /// A typed message (or event) produced by the parser.
+    type Message;
+
+    /// Cheap check of the first bytes of one direction. Must not allocate.
+    fn probe(input: &ProbeInput<'_>) -> Probe
+    where
+        Self: Sized;
+
+    /// Parse bytes of one direction. Complete messages are pushed to `out`.
+    /// An `Err` means the direction cannot be parsed further until a gap or
+    /// resynchronisation; the engine reports it and skips `consumed` bytes.
+    fn parse(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        out: &mut Vec<Self::Message>,
+    ) -> Result<Parsed, ParseError>;
+
+    /// `len` bytes are missing in `dir` (capture loss). The parser drops what it
+    /// cannot finish and resynchronises.
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Self::Message>);
+
+    /// The direction ended (FIN, RST, idle timeout or end of capture); flush
+    /// messages delimited by the close.
+    fn end(&mut self, dir: Direction, out: &mut Vec<Self::Message>);
+
+    /// Absolute stream offset of the first byte of the message in progress in
+    /// `dir` (or of the next byte to parse when none is in progress). The engine
+    /// uses it to map message starts back to capture frames.
+    fn low_water(&self, dir: Direction) -> u64;
+
+    /// `Some` once the connection has switched to another protocol (HTTP 101,
+    /// CONNECT 2xx, StartTLS); bytes after the switch belong to it. The parser
+    /// stops consuming at the switch point.
+    fn handoff(&self) -> Option<Protocol>;
+}
