@@ -1,1 +1,125 @@
-//! placeholder
+//! Packet sources for ks: the [`PacketSource`] trait and [`FileSource`], a
+//! streaming reader for pcap and pcapng files.
+//!
+//! ```no_run
+//! use ks_capture::{FileSource, PacketSource};
+//!
+//! let mut src = FileSource::open("capture.pcapng")?;
+//! while let Some(pkt) = src.next_packet()? {
+//!     println!(
+//!         "frame {} at {} ns: {} of {} bytes, link type {}",
+//!         pkt.frame,
+//!         pkt.ts_ns,
+//!         pkt.data.len(),
+//!         pkt.orig_len,
+//!         pkt.link_type
+//!     );
+//! }
+//! # Ok::<(), ks_capture::CaptureError>(())
+//! ```
+//!
+//! Packets borrow the source's read buffer, so reading allocates nothing per
+//! packet and memory stays constant whatever the file size. Malformed input
+//! never panics; it ends the stream with a [`CaptureError`] carrying the
+//! byte offset of the offending record. See `docs/capture.md` for the design.
+
+#![forbid(unsafe_code)]
+
+mod buf;
+mod file;
+
+pub use file::{FileSource, Format};
+
+/// Largest captured length accepted for one packet. Anything larger is a
+/// corrupt length field, not a real packet, and must not cause an allocation.
+pub const MAX_PACKET_LEN: u32 = 64 << 20;
+/// Largest pcapng block accepted (same reasoning as [`MAX_PACKET_LEN`]).
+pub const MAX_BLOCK_LEN: u32 = 64 << 20;
+/// Hard cap on the read buffer: one maximal block plus slack for headers.
+pub(crate) const MAX_BUFFER: usize = MAX_BLOCK_LEN as usize + 64;
+
+/// One captured frame, borrowed from the source's buffer until the next call.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// 1-based frame number, counting packets only (like tshark `frame.number`).
+    pub frame: u64,
+    /// Nanoseconds since the Unix epoch (pcapng `if_tsresol`/`if_tsoffset`
+    /// applied; 0 for pcapng simple packet blocks, which carry no time).
+    pub ts_ns: u64,
+    /// `LINKTYPE_*` value (see [`linktype`]); for pcapng the link type of the
+    /// packet's interface.
+    pub link_type: u32,
+    /// pcapng interface id (0 for pcap).
+    pub interface_id: u32,
+    /// Original length on the wire.
+    pub orig_len: u32,
+    /// Captured bytes (may be shorter than `orig_len` when cut by snaplen).
+    pub data: &'a [u8],
+}
+
+/// A stream of captured packets.
+pub trait PacketSource {
+    /// Next packet, `Ok(None)` at a clean end. After an `Err`, the source is
+    /// finished (returns `Ok(None)` after).
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
+    /// Bytes of input consumed so far (for progress bars).
+    fn position(&self) -> u64;
+    /// Total input size when known (file size).
+    fn size_hint(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A read or format error, with the byte offset of the record (or header)
+/// that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message} at byte offset {offset}")]
+pub struct CaptureError {
+    /// File path or the name given to [`FileSource::from_reader`].
+    pub source_name: String,
+    /// Offset of the start of the offending record, block or option.
+    pub offset: u64,
+    pub kind: CaptureErrorKind,
+    pub message: String,
+}
+
+/// Broad class of a [`CaptureError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureErrorKind {
+    /// The underlying reader failed.
+    Io,
+    /// Empty input or an unrecognised magic number.
+    NotACapture,
+    /// The input ends inside a header, record or block.
+    Truncated,
+    /// A structurally invalid header, record, block or option.
+    Corrupt,
+    /// A length field above [`MAX_PACKET_LEN`] / [`MAX_BLOCK_LEN`].
+    TooLarge,
+}
+
+/// `LINKTYPE_*` values (<https://www.tcpdump.org/linktypes.html>).
+pub mod linktype {
+    pub const NULL: u32 = 0;
+    pub const ETHERNET: u32 = 1;
+    pub const RAW: u32 = 101;
+    pub const LOOP: u32 = 108;
+    pub const LINUX_SLL: u32 = 113;
+    pub const IPV4: u32 = 228;
+    pub const IPV6: u32 = 229;
+    pub const NFLOG: u32 = 239;
+    pub const LINUX_SLL2: u32 = 276;
+
+    /// Maps a link type as stored in a file to its `LINKTYPE_*` value.
+    ///
+    /// Old writers stored the platform `DLT_RAW` value (12, or 14 on some
+    /// BSDs) instead of `LINKTYPE_RAW`; libpcap and Wireshark read both as raw
+    /// IP, and so do we.
+    #[inline]
+    pub(crate) fn from_stored(v: u32) -> u32 {
+        match v {
+            12 | 14 => RAW,
+            v => v,
+        }
+    }
+}
