@@ -1,1 +1,393 @@
-//! placeholder
+//! The ks dissection engine: packets in; flows, reassembled streams and paired
+//! request/response [`Entry`]s out — incrementally, as flows progress, with
+//! bounded memory, usable from any Rust program (sync, or async through a
+//! blocking task) without the `ks-dissect` binary.
+//!
+//! ```no_run
+//! use ks_engine::{Dissector, EngineConfig, Output};
+//! let source = ks_capture::FileSource::open("capture.pcap")?;
+//! for out in Dissector::new(source, EngineConfig::default()) {
+//!     match out? {
+//!         Output::Entry(e) => println!("{} {}", e.id, e.summary),
+//!         Output::Flow(f) => println!("flow {} done", f.stream),
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The data path per packet: link/IP decoding (`ks-decode`, borrowing the
+//! capture buffer) → defragmentation when needed → flow lookup (`ks-reassembly`
+//! flow table) → TCP reassembly (in-order bytes are passed on without a copy) →
+//! protocol probe on the first bytes → streaming parser → pairing → entries.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod conn;
+mod entry;
+mod http;
+mod stats;
+mod stream;
+
+pub use config::{DecodeAs, DecodeAsError, EngineConfig, Transport};
+pub use entry::{
+    rfc3339_us, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest, HttpResponse, Interim, Output,
+    Request, Response,
+};
+pub use stats::Stats;
+
+use conn::{Conn, Ctx};
+use ks_capture::{CaptureError, Packet, PacketSource};
+use ks_decode::{decode_link, decode_transport, DecodeError, Defragmenter, Network, TcpSegment, Transport as L4};
+use ks_proto::Protocol;
+use ks_reassembly::{Budget, Flow, FlowKey, FlowTable, Segment, Side, TcpConnection, TcpCounters};
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+
+/// Per-flow state: the TCP reassembler (for TCP) and the application side.
+struct FlowState {
+    tcp: Option<TcpConnection>,
+    conn: Conn,
+}
+
+/// The engine. Feed it packets in capture order with [`Engine::process`], take
+/// what it produced with [`Engine::next_output`], and call [`Engine::finish`] at
+/// the end of the capture.
+pub struct Engine {
+    cfg: EngineConfig,
+    flows: FlowTable<FlowState>,
+    defrag: Defragmenter,
+    budget: Budget,
+    tcp_counters: TcpCounters,
+    stats: Stats,
+    out: VecDeque<Output>,
+    /// Capture clock of the last idle-flow sweep.
+    last_sweep_ns: u64,
+}
+
+impl Engine {
+    /// A new engine.
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            flows: FlowTable::new(cfg.max_flows),
+            defrag: Defragmenter::new(cfg.defrag.clone()),
+            budget: Budget { used: 0, cap: cfg.reassembly_budget },
+            tcp_counters: TcpCounters::default(),
+            stats: Stats::default(),
+            out: VecDeque::new(),
+            last_sweep_ns: 0,
+            cfg,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.tcp = self.tcp_counters;
+        s.defrag = self.defrag.counters();
+        s
+    }
+
+    /// Flows currently tracked.
+    pub fn active_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Bytes of out-of-order TCP data buffered right now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.budget.used
+    }
+
+    /// Next finished entry or flow record, if any.
+    pub fn next_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Dissect one packet.
+    pub fn process(&mut self, pkt: &Packet<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.data.len() as u64;
+        if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
+            self.stats.snaplen_cut += 1;
+        }
+        if pkt.ts_ns >= self.last_sweep_ns.saturating_add(1_000_000_000) {
+            self.sweep(pkt.ts_ns);
+        }
+        let link = match decode_link(pkt.link_type, pkt.data) {
+            Ok(l) => l,
+            Err(DecodeError::UnsupportedLinkType(_)) => {
+                self.stats.unsupported_link += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.decode_errors += 1;
+                return;
+            }
+        };
+        let Network::Ip(ip) = link.net else {
+            self.stats.non_ip += 1;
+            return;
+        };
+        let vlan = if self.cfg.flow_key_vlan && link.vlans.depth > 0 {
+            link.vlans.ids[usize::from(link.vlans.depth.min(4) - 1)]
+        } else {
+            0
+        };
+        if ip.fragment.is_some() {
+            if let Some(whole) = self.defrag.push(&ip, pkt.ts_ns) {
+                let len = whole.payload.len() as u32;
+                self.transport(pkt, vlan, whole.src, whole.dst, whole.protocol, &whole.payload, len);
+            }
+            return;
+        }
+        self.transport(pkt, vlan, ip.src, ip.dst, ip.protocol, ip.payload, ip.payload_len);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transport(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, proto: u8, payload: &[u8], wire_len: u32) {
+        match decode_transport(proto, payload, wire_len) {
+            Ok(L4::Tcp(seg)) => self.tcp(pkt, vlan, src, dst, &seg),
+            Ok(L4::Udp(u)) => {
+                let (s, d) = (SocketAddr::new(src, u.src_port), SocketAddr::new(dst, u.dst_port));
+                let Some(id) = self.flow_for(UDP, s, d, vlan, pkt, false) else { return };
+                if let Some(flow) = self.flows.get_mut(id) {
+                    let side = flow.side_of(s);
+                    count(&mut flow.value.conn, side, pkt.frame, u.payload_len);
+                }
+            }
+            Ok(_) => self.stats.other_transport += 1,
+            Err(_) => self.stats.decode_errors += 1,
+        }
+    }
+
+    fn tcp(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, seg: &TcpSegment<'_>) {
+        let (s, d) = (SocketAddr::new(src, seg.src_port), SocketAddr::new(dst, seg.dst_port));
+        let fresh_syn = seg.flags.syn() && !seg.flags.ack();
+        let Some(id) = self.flow_for(TCP, s, d, vlan, pkt, fresh_syn.then_some(seg.seq).is_some()) else { return };
+        // A new SYN on a finished connection with the same ports is a new stream (port reuse),
+        // as tshark numbers it.
+        let id = match self.flows.get(id) {
+            Some(f) if fresh_syn && reused(f, s, seg.seq) => {
+                self.end_flow(id, pkt);
+                match self.flow_for(TCP, s, d, vlan, pkt, true) {
+                    Some(id) => id,
+                    None => return,
+                }
+            }
+            _ => id,
+        };
+        let Some(flow) = self.flows.get_mut(id) else { return };
+        let side = flow.side_of(s);
+        let (stream, a, b) = (flow.stream, flow.a, flow.b);
+        let FlowState { tcp, conn } = &mut flow.value;
+        count(conn, side, pkt.frame, seg.payload_len);
+        let f = seg.flags;
+        conn.counts.syn += u64::from(f.syn());
+        conn.counts.fin += u64::from(f.fin());
+        conn.counts.rst += u64::from(f.rst());
+        let Some(tcp) = tcp else { return };
+        if conn.client.is_none() {
+            conn.client = tcp.client_side().or(if f.syn() && !f.ack() {
+                Some(side)
+            } else if f.syn() && f.ack() {
+                Some(side.other())
+            } else {
+                None
+            });
+        }
+        let segment = Segment { seq: seg.seq, ack: seg.ack, flags: f.0, payload: seg.payload, payload_len: seg.payload_len };
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            out: &mut self.out,
+            frame: pkt.frame,
+            ts_ns: pkt.ts_ns,
+            stream,
+            a,
+            b,
+            transport: "tcp",
+        };
+        tcp.segment(side, &segment, &self.cfg.tcp, &mut self.budget, &mut self.tcp_counters, &mut |ev| {
+            conn.on_event(&mut ctx, ev)
+        });
+    }
+
+    /// Find or create the flow of a packet; touches it.
+    fn flow_for(&mut self, proto: u8, s: SocketAddr, d: SocketAddr, vlan: u16, pkt: &Packet<'_>, _syn: bool) -> Option<u32> {
+        let key = FlowKey::new(proto, s, d, vlan);
+        let id = match self.flows.lookup(&key) {
+            Some(id) => id,
+            None => {
+                let forced = self.cfg.decode_as.iter().find(|r| {
+                    let t = match r.transport {
+                        Transport::Tcp => TCP,
+                        Transport::Udp => UDP,
+                    };
+                    t == proto && (r.port == s.port() || r.port == d.port())
+                });
+                let mut value = Some(FlowState {
+                    tcp: (proto == TCP).then(TcpConnection::new),
+                    conn: Conn::new(forced.map(|r| r.protocol)),
+                });
+                let mut id = None;
+                for _ in 0..2 {
+                    let Some(v) = value.take() else { break };
+                    match self.flows.insert(key, s, d, pkt.ts_ns, v) {
+                        Ok(i) => {
+                            id = Some(i);
+                            break;
+                        }
+                        Err(v) => {
+                            value = Some(v);
+                            // Table full: finish the least recently active flow to make room.
+                            if let Some(old) = self.flows.oldest() {
+                                self.stats.flows_evicted += 1;
+                                self.end_flow(old, pkt);
+                            }
+                        }
+                    }
+                }
+                let id = id?;
+                if proto == TCP {
+                    self.stats.tcp_flows += 1;
+                } else {
+                    self.stats.udp_flows += 1;
+                }
+                if let Some(f) = self.flows.get_mut(id) {
+                    f.value.conn.counts.first_frame = pkt.frame;
+                }
+                id
+            }
+        };
+        self.flows.touch(id, pkt.ts_ns);
+        Some(id)
+    }
+
+    /// Finish flows idle longer than the timeout, and old fragments.
+    fn sweep(&mut self, now_ns: u64) {
+        self.last_sweep_ns = now_ns;
+        self.defrag.expire(now_ns);
+        let mut idle = Vec::new();
+        self.flows.expire(now_ns, self.cfg.flow_idle_ns, |f| idle.push(f));
+        self.stats.flows_timed_out += idle.len() as u64;
+        for f in idle {
+            self.finish_flow(f, None);
+        }
+    }
+
+    fn end_flow(&mut self, id: u32, pkt: &Packet<'_>) {
+        if let Some(f) = self.flows.remove(id) {
+            self.finish_flow(f, Some(pkt));
+        }
+    }
+
+    fn finish_flow(&mut self, flow: Flow<FlowState>, pkt: Option<&Packet<'_>>) {
+        let Flow { stream, a, b, value, .. } = flow;
+        let FlowState { tcp, mut conn } = value;
+        let transport = if tcp.is_some() { "tcp" } else { "udp" };
+        let (frame, ts_ns) = match pkt {
+            Some(p) => (p.frame, p.ts_ns),
+            None => (conn.counts.last_frame, flow.last_ts_ns),
+        };
+        let mut ctx = Ctx { cfg: &self.cfg, stats: &mut self.stats, out: &mut self.out, frame, ts_ns, stream, a, b, transport };
+        let syn_seen = if let Some(mut tcp) = tcp {
+            tcp.flush(&mut self.budget, &mut self.tcp_counters, &mut |ev| conn.on_event(&mut ctx, ev));
+            tcp.saw_syn(Side::A) || tcp.saw_syn(Side::B)
+        } else {
+            false
+        };
+        conn.finish(&mut ctx, syn_seen);
+    }
+
+    /// End of capture: finish every flow (in stream order) and emit what is left.
+    pub fn finish(&mut self) {
+        let mut all = Vec::with_capacity(self.flows.len());
+        self.flows.drain_all(|f| all.push(f));
+        for f in all {
+            self.finish_flow(f, None);
+        }
+    }
+}
+
+fn count(conn: &mut Conn, side: Side, frame: u64, payload_len: u32) {
+    let c = &mut conn.counts;
+    c.frames += 1;
+    c.bytes[side.index()] += u64::from(payload_len);
+    if c.first_frame == 0 {
+        c.first_frame = frame;
+    }
+    c.last_frame = frame;
+}
+
+/// A SYN from `src` with a new ISN on a connection that is over (or whose first
+/// SYN from that side had another ISN) starts a new connection.
+fn reused(f: &Flow<FlowState>, src: SocketAddr, seq: u32) -> bool {
+    let Some(tcp) = &f.value.tcp else { return false };
+    let side = f.side_of(src);
+    match tcp.isn(side) {
+        Some(isn) => isn != seq && (tcp.is_closed() || f.value.conn.counts.fin > 0),
+        None => tcp.is_closed(),
+    }
+}
+
+/// Entries (and flow records) from a packet source, as an iterator: the capture
+/// is read lazily, so entries come out while the file is still being read.
+pub struct Dissector<S: PacketSource> {
+    source: S,
+    engine: Engine,
+    done: bool,
+    error: Option<CaptureError>,
+}
+
+impl<S: PacketSource> Dissector<S> {
+    /// Dissect `source` with `cfg`.
+    pub fn new(source: S, cfg: EngineConfig) -> Self {
+        Dissector { source, engine: Engine::new(cfg), done: false, error: None }
+    }
+
+    /// The engine (for its counters).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The source (for progress).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+}
+
+impl<S: PacketSource> Iterator for Dissector<S> {
+    type Item = Result<Output, CaptureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(o) = self.engine.next_output() {
+                return Some(Ok(o));
+            }
+            if self.done {
+                // A capture error comes after everything dissected before it.
+                return self.error.take().map(Err);
+            }
+            match self.source.next_packet() {
+                Ok(Some(p)) => self.engine.process(&p),
+                Ok(None) => {
+                    self.done = true;
+                    self.engine.finish();
+                }
+                Err(e) => {
+                    self.done = true;
+                    self.error = Some(e);
+                    self.engine.finish();
+                }
+            }
+        }
+    }
+}
+
+/// Protocols the engine dissects today.
+pub fn dissected_protocols() -> &'static [Protocol] {
+    &[Protocol::Http]
+}

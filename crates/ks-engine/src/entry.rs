@@ -1,0 +1,240 @@
+//! The entry envelope every protocol fills (see `docs/entry.md`), and flow records.
+
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// One endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    /// IP address.
+    pub ip: IpAddr,
+    /// Port.
+    pub port: u16,
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Self {
+        Endpoint { ip: a.ip(), port: a.port() }
+    }
+}
+
+/// First and last frame numbers (1-based) of each side of an entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Frames {
+    /// Frames of the request.
+    pub request: Option<[u64; 2]>,
+    /// Frames of the response.
+    pub response: Option<[u64; 2]>,
+}
+
+/// Why an entry is not a clean request/response pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntryError {
+    /// Machine-readable kind: `no-response`, `no-request`, `incomplete`, `parse`, ...
+    pub kind: String,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Protocol-specific request.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Request {
+    /// HTTP/1.x request.
+    Http(HttpRequest),
+}
+
+/// Protocol-specific response.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// HTTP/1.x response.
+    Http(HttpResponse),
+}
+
+/// An HTTP/1.x request as shown in an entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HttpRequest {
+    /// Method as sent.
+    pub method: String,
+    /// Request-target as sent.
+    pub path: String,
+    /// `1.0` or `1.1`.
+    pub version: String,
+    /// Headers in wire order, duplicates kept.
+    pub headers: Vec<(String, String)>,
+    /// Body size after de-chunking and content decoding.
+    pub body_size: u64,
+    /// The body, as text when printable, else base64 (see `body_encoding`); cut at the limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `base64` when `body` is base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<&'static str>,
+    /// True when `body` holds less than `body_size` bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+}
+
+/// An interim (1xx) response seen before the final one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Interim {
+    /// `1.0` or `1.1`.
+    pub version: String,
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// Frame that completed it.
+    pub frame: u64,
+}
+
+/// An HTTP/1.x response as shown in an entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// `1.0` or `1.1`.
+    pub version: String,
+    /// Headers in wire order, duplicates kept.
+    pub headers: Vec<(String, String)>,
+    /// Body size after de-chunking and content decoding.
+    pub body_size: u64,
+    /// The body (see [`HttpRequest::body`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `base64` when `body` is base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<&'static str>,
+    /// True when `body` holds less than `body_size` bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+    /// Interim responses (`100 Continue`, ...) that came before this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interim: Vec<Interim>,
+}
+
+/// One dissected exchange (or lone message) — the unit every consumer sees.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry {
+    /// `<stream>-<n>`: n counts the entries of the stream from 0.
+    pub id: String,
+    /// Protocol name (`http`, ...).
+    pub protocol: &'static str,
+    /// Protocol version (`1.1`).
+    pub version: String,
+    /// `tcp` or `udp`.
+    pub transport: &'static str,
+    /// tshark's `tcp.stream` / `udp.stream`.
+    pub stream: u64,
+    /// Client / requester.
+    pub src: Endpoint,
+    /// Server / responder.
+    pub dst: Endpoint,
+    /// Time of the first frame of the request (or of the lone message), RFC 3339 UTC.
+    pub timestamp: String,
+    /// Same instant in ns since the epoch (not serialised; for filters and sorting).
+    #[serde(skip)]
+    pub ts_ns: u64,
+    /// Request's first frame → frame completing the response, in µs.
+    pub elapsed_us: Option<u64>,
+    /// First and last frames of each side.
+    pub frames: Frames,
+    /// The request, when seen.
+    pub request: Option<Request>,
+    /// The response, when seen.
+    pub response: Option<Response>,
+    /// One-line summary (`GET /index.html 200`).
+    pub summary: String,
+    /// Why the entry is not a clean pair, if it is not.
+    pub error: Option<EntryError>,
+}
+
+/// Summary of one transport flow, emitted when the flow ends (lines up with
+/// the `flows` of a tshark reference).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlowRecord {
+    /// `tcp` or `udp`.
+    pub transport: &'static str,
+    /// tshark's stream number.
+    pub stream: u64,
+    /// Sender of the first packet.
+    pub a: Endpoint,
+    /// The other endpoint.
+    pub b: Endpoint,
+    /// Packets.
+    pub frames: u64,
+    /// Payload bytes (on the wire, retransmissions included) a → b.
+    pub bytes_a_to_b: u64,
+    /// Payload bytes b → a.
+    pub bytes_b_to_a: u64,
+    /// First frame number.
+    pub first_frame: u64,
+    /// Last frame number.
+    pub last_frame: u64,
+    /// SYN segments seen.
+    pub syn: u64,
+    /// FIN segments seen.
+    pub fin: u64,
+    /// RST segments seen.
+    pub rst: u64,
+    /// Protocol the engine found (`http`, or `tcp`/`udp` for unparsed).
+    pub protocol: &'static str,
+    /// Gaps (bytes lost) in the flow.
+    pub gaps: u64,
+}
+
+/// What the engine emits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// A dissected exchange.
+    Entry(Box<Entry>),
+    /// A flow ended.
+    Flow(FlowRecord),
+}
+
+/// `2016-11-17T21:06:37.793608Z` from ns since the epoch (µs precision, like tshark's
+/// default and Kubeshark's entries).
+pub fn rfc3339_us(ts_ns: u64) -> String {
+    let secs = ts_ns / 1_000_000_000;
+    let micros = (ts_ns % 1_000_000_000) / 1_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_format_like_the_issue_example() {
+        // 1479416797.793608 is 2016-11-17T21:06:37.793608Z (checked with `date -u -d @1479416797`).
+        assert_eq!(rfc3339_us(1_479_416_797_793_608_123), "2016-11-17T21:06:37.793608Z");
+        assert_eq!(rfc3339_us(0), "1970-01-01T00:00:00.000000Z");
+        // 2000-02-29 (leap day): 951782400.
+        assert_eq!(rfc3339_us(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
+    }
+}

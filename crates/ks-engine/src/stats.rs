@@ -1,0 +1,135 @@
+//! Counters for everything the engine saw, dropped or capped.
+
+use ks_decode::DefragCounters;
+use ks_proto_http::HttpCounters;
+use ks_reassembly::TcpCounters;
+use std::collections::BTreeMap;
+
+/// Engine-wide counters. Every cap that bites has one here.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes read.
+    pub bytes: u64,
+    /// Frames whose link type is not supported.
+    pub unsupported_link: u64,
+    /// Frames that are not IP (ARP, ...).
+    pub non_ip: u64,
+    /// Frames whose headers could not be decoded.
+    pub decode_errors: u64,
+    /// Frames cut by snaplen (captured < original length).
+    pub snaplen_cut: u64,
+    /// IP protocols other than TCP and UDP (ICMP, SCTP, ...), not yet dissected.
+    pub other_transport: u64,
+    /// TCP flows created.
+    pub tcp_flows: u64,
+    /// UDP flows created.
+    pub udp_flows: u64,
+    /// Flows finished early because the flow table was full.
+    pub flows_evicted: u64,
+    /// Flows finished because they were idle.
+    pub flows_timed_out: u64,
+    /// Entries emitted per protocol.
+    pub entries: BTreeMap<&'static str, u64>,
+    /// Entries carrying an error, by kind.
+    pub entry_errors: BTreeMap<String, u64>,
+    /// Parser errors (bytes the parser could not make sense of).
+    pub parse_errors: u64,
+    /// Stream buffer cap hits (bytes dropped as a gap).
+    pub stream_buffer_capped: u64,
+    /// Pending-request cap hits (oldest flushed unanswered).
+    pub pending_capped: u64,
+    /// Connections handed to a protocol not yet dissected (WebSocket, h2c, CONNECT tunnel).
+    pub handoffs: u64,
+    /// TCP reassembly counters.
+    pub tcp: TcpCounters,
+    /// IP defragmentation counters.
+    pub defrag: DefragCounters,
+    /// HTTP/1 parser counters (summed over finished flows).
+    pub http: HttpCounters,
+}
+
+impl Stats {
+    /// Total entries.
+    pub fn total_entries(&self) -> u64 {
+        self.entries.values().sum()
+    }
+
+    /// Gaps: TCP holes (lost, snaplen-cut or over a cap).
+    pub fn gaps(&self) -> u64 {
+        self.tcp.gaps
+    }
+
+    /// Errors: decode errors, parse errors and entries with an error.
+    pub fn errors(&self) -> u64 {
+        self.decode_errors + self.parse_errors
+    }
+
+    /// A flat, serialisable view (for `--format json` summaries and tests).
+    pub fn to_map(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut m = BTreeMap::new();
+        let mut put = |k: &str, v: u64| {
+            m.insert(k.to_string(), serde_json::Value::from(v));
+        };
+        put("packets", self.packets);
+        put("bytes", self.bytes);
+        put("unsupported_link", self.unsupported_link);
+        put("non_ip", self.non_ip);
+        put("decode_errors", self.decode_errors);
+        put("snaplen_cut", self.snaplen_cut);
+        put("other_transport", self.other_transport);
+        put("tcp_flows", self.tcp_flows);
+        put("udp_flows", self.udp_flows);
+        put("flows_evicted", self.flows_evicted);
+        put("flows_timed_out", self.flows_timed_out);
+        put("parse_errors", self.parse_errors);
+        put("stream_buffer_capped", self.stream_buffer_capped);
+        put("pending_capped", self.pending_capped);
+        put("handoffs", self.handoffs);
+        let t = &self.tcp;
+        for (k, v) in [
+            ("tcp.segments", t.segments),
+            ("tcp.out_of_order", t.out_of_order),
+            ("tcp.retransmissions", t.retransmissions),
+            ("tcp.overlaps", t.overlaps),
+            ("tcp.overlap_conflicts", t.overlap_conflicts),
+            ("tcp.gaps", t.gaps),
+            ("tcp.gap_bytes", t.gap_bytes),
+            ("tcp.snaplen_cut", t.snaplen_cut),
+            ("tcp.ooo_cap_hits", t.ooo_cap_hits),
+            ("tcp.budget_cap_hits", t.budget_cap_hits),
+            ("tcp.midstream", t.midstream),
+            ("tcp.syn_data", t.syn_data),
+            ("tcp.acked_unseen", t.acked_unseen),
+            ("defrag.fragments", self.defrag.fragments),
+            ("defrag.reassembled", self.defrag.reassembled),
+            ("defrag.timed_out", self.defrag.timed_out),
+            ("defrag.evicted_over_cap", self.defrag.evicted_over_cap),
+            ("http.requests", self.http.requests),
+            ("http.responses", self.http.responses),
+            ("http.parse_errors", self.http.parse_errors),
+            ("http.resyncs", self.http.resyncs),
+            ("http.decompress_capped", self.http.decompress_capped),
+            ("http.decompress_errors", self.http.decompress_errors),
+            ("http.pipeline_capped", self.http.pipeline_capped),
+            ("http.headers_capped", self.http.headers_capped),
+        ] {
+            put(k, v);
+        }
+        m.insert("entries".into(), serde_json::to_value(&self.entries).unwrap_or_default());
+        m.insert("entry_errors".into(), serde_json::to_value(&self.entry_errors).unwrap_or_default());
+        m
+    }
+}
+
+pub(crate) fn add_http(a: &mut HttpCounters, b: &HttpCounters) {
+    a.requests += b.requests;
+    a.responses += b.responses;
+    a.parse_errors += b.parse_errors;
+    a.resyncs += b.resyncs;
+    a.decompress_capped += b.decompress_capped;
+    a.decompress_errors += b.decompress_errors;
+    a.pipeline_capped += b.pipeline_capped;
+    a.headers_capped += b.headers_capped;
+}
