@@ -56,7 +56,9 @@ fn main() -> ExitCode {
     let mut files = args.read.clone();
     files.extend(args.files.iter().cloned());
     if files.is_empty() {
-        eprintln!("ks-dissect: no capture file given (try `ks-dissect FILE` or `ks-dissect --help`)");
+        eprintln!(
+            "ks-dissect: no capture file given (try `ks-dissect FILE` or `ks-dissect --help`)"
+        );
         return ExitCode::from(2);
     }
     let mut keep = Vec::new();
@@ -69,9 +71,17 @@ fn main() -> ExitCode {
             }
         }
     }
-    let cfg = EngineConfig { decode_as: args.decode_as.clone(), flow_key_vlan: args.flow_key_vlan, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        decode_as: args.decode_as.clone(),
+        flow_key_vlan: args.flow_key_vlan,
+        ..EngineConfig::default()
+    };
     let stdout = io::stdout();
-    let mut out = Printer { w: BufWriter::with_capacity(1 << 16, stdout.lock()), format: args.format, first: true };
+    let mut out = Printer {
+        w: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        format: args.format,
+        first: true,
+    };
     let started = Instant::now();
     let mut failed = false;
     let mut total = Stats::default();
@@ -115,7 +125,10 @@ fn main() -> ExitCode {
                 last_progress = Instant::now();
                 let src = dissector.source();
                 if let Some(size) = src.size_hint().filter(|s| *s > 0) {
-                    eprint!("\r{file}: {:5.1}% ", src.position() as f64 * 100.0 / size as f64);
+                    eprint!(
+                        "\r{file}: {:5.1}% ",
+                        src.position() as f64 * 100.0 / size as f64
+                    );
                 }
             }
         }
@@ -176,8 +189,15 @@ impl<W: Write> Printer<W> {
         if self.format != Format::Table {
             return self.json(e);
         }
-        let elapsed = e.elapsed_us.map(|us| format!("{:.1}ms", us as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-        let err = e.error.as_ref().map(|x| format!("  [{}]", x.kind)).unwrap_or_default();
+        let elapsed = e
+            .elapsed_us
+            .map(|us| format!("{:.1}ms", us as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let err = e
+            .error
+            .as_ref()
+            .map(|x| format!("  [{}]", x.kind))
+            .unwrap_or_default();
         let time = e.timestamp.get(11..26).unwrap_or(&e.timestamp);
         let _ = writeln!(
             self.w,
@@ -245,7 +265,11 @@ fn merge(t: &mut Stats, s: &Stats) {
 
 fn summary(s: &Stats, wall: Duration) {
     let per_proto: Vec<String> = s.entries.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let errs: Vec<String> = s.entry_errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let errs: Vec<String> = s
+        .entry_errors
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     eprintln!(
         "ks-dissect: {} packets, {} bytes, {} flows (tcp {}, udp {}), {} entries ({}), {} gaps ({} bytes), {} errors (decode {}, parse {}{}{}), {:.3}s",
         s.packets,

@@ -9,7 +9,9 @@ fn bin() -> Command {
 }
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pcap").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/pcap")
+        .join(rel)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -17,33 +19,67 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn jsonl(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
 }
 
 /// HTTP requests in the tshark reference of a capture.
 fn reference_requests(rel: &str) -> usize {
     let path = testdata(rel).with_extension("tshark.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    v["messages"].as_array().unwrap().iter().map(|m| m["fields"]["http.request.method"].as_array().map_or(0, Vec::len)).sum()
+    v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["fields"]["http.request.method"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum()
 }
 
 fn bro_org() -> String {
-    testdata("http1/zeek_http_bro-org.pcap").to_str().unwrap().to_string()
+    testdata("http1/zeek_http_bro-org.pcap")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn jsonl_entries_follow_the_documented_schema() {
     let out = run(&["--format", "jsonl", &bro_org()]);
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let entries = jsonl(&out);
     // One entry per request of the tshark reference (31 in this capture; some are unanswered).
     let requests = reference_requests("http1/zeek_http_bro-org.pcap");
     assert_eq!(requests, 31);
-    assert_eq!(entries.iter().filter(|e| !e["request"].is_null()).count(), requests);
+    assert_eq!(
+        entries.iter().filter(|e| !e["request"].is_null()).count(),
+        requests
+    );
     for e in &entries {
         for key in [
-            "id", "protocol", "version", "transport", "stream", "src", "dst", "timestamp", "elapsed_us", "frames",
-            "request", "response", "summary", "error",
+            "id",
+            "protocol",
+            "version",
+            "transport",
+            "stream",
+            "src",
+            "dst",
+            "timestamp",
+            "elapsed_us",
+            "frames",
+            "request",
+            "response",
+            "summary",
+            "error",
         ] {
             assert!(e.get(key).is_some(), "missing {key} in {e}");
         }
@@ -56,12 +92,18 @@ fn jsonl_entries_follow_the_documented_schema() {
         let ts = e["timestamp"].as_str().unwrap();
         assert!(ts.ends_with('Z') && ts.len() == 27, "{ts}");
         if e["request"].is_null() || e["response"].is_null() {
-            assert!(e["error"]["kind"].is_string(), "a one-sided entry says why: {e}");
+            assert!(
+                e["error"]["kind"].is_string(),
+                "a one-sided entry says why: {e}"
+            );
             continue;
         }
         let req = &e["request"];
         assert!(req["method"].is_string() && req["path"].is_string() && req["headers"].is_array());
-        assert!(req["headers"][0].as_array().unwrap().len() == 2, "headers are [name, value] pairs");
+        assert!(
+            req["headers"][0].as_array().unwrap().len() == 2,
+            "headers are [name, value] pairs"
+        );
         assert!(e["response"]["status"].is_u64());
         let f = &e["frames"];
         assert!(f["request"][0].as_u64().unwrap() <= f["request"][1].as_u64().unwrap());
@@ -69,9 +111,15 @@ fn jsonl_entries_follow_the_documented_schema() {
     }
     // The first exchange, checked against the tshark reference (frame 4 / frame 9 of stream 0:
     // GET / HTTP/1.1 → 200 OK).
-    let first = entries.iter().find(|e| e["id"] == "0-0").expect("entry 0-0");
+    let first = entries
+        .iter()
+        .find(|e| e["id"] == "0-0")
+        .expect("entry 0-0");
     assert_eq!(first["request"]["method"], "GET");
-    assert_eq!(first["summary"].as_str().unwrap().split(' ').next(), Some("GET"));
+    assert_eq!(
+        first["summary"].as_str().unwrap().split(' ').next(),
+        Some("GET")
+    );
 }
 
 #[test]
@@ -87,7 +135,10 @@ fn json_and_table_formats_print_the_same_entries() {
     // The summary line goes to stderr, not stdout.
     let with_summary = run(&[&bro_org()]);
     let err = String::from_utf8_lossy(&with_summary.stderr);
-    assert!(err.contains("751 packets") && err.contains(&format!("http={n}")), "{err}");
+    assert!(
+        err.contains("751 packets") && err.contains(&format!("http={n}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,12 +154,24 @@ fn a_truncated_capture_gives_the_entries_before_the_cut_and_a_clear_error() {
     let out = run(&["--format", "jsonl", cut.to_str().unwrap()]);
     assert!(!out.status.success(), "a damaged file is not a success");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bro-org-cut.pcap") && err.contains("byte offset"), "{err}");
+    assert!(
+        err.contains("bro-org-cut.pcap") && err.contains("byte offset"),
+        "{err}"
+    );
     let partial = jsonl(&out);
-    assert!(!partial.is_empty() && partial.len() < whole.len(), "{} of {}", partial.len(), whole.len());
+    assert!(
+        !partial.is_empty() && partial.len() < whole.len(),
+        "{} of {}",
+        partial.len(),
+        whole.len()
+    );
     // Every clean exchange printed before the cut is exactly what the whole file gives.
     for e in partial.iter().filter(|e| e["error"].is_null()) {
-        assert!(whole.contains(e), "entry {} differs from the whole-file run", e["id"]);
+        assert!(
+            whole.contains(e),
+            "entry {} differs from the whole-file run",
+            e["id"]
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -119,7 +182,11 @@ fn bad_input_and_bad_arguments_fail_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/file.pcap"), "{err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("ks-dissect:")).count(), 2, "{err}"); // the error and the summary
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("ks-dissect:")).count(),
+        2,
+        "{err}"
+    ); // the error and the summary
 
     let out = run(&["--protocol", "gopher", &bro_org()]);
     assert_eq!(out.status.code(), Some(2));
@@ -138,6 +205,13 @@ fn decode_as_and_flow_records() {
     assert_eq!(flows, 13);
     // Decode-as on a port that carries no HTTP changes nothing; on port 80 it skips the probe.
     let plain = jsonl(&run(&["--format", "jsonl", "-q", &bro_org()]));
-    let out = run(&["--format", "jsonl", "-q", "-d", "tcp.port==80,http", &bro_org()]);
+    let out = run(&[
+        "--format",
+        "jsonl",
+        "-q",
+        "-d",
+        "tcp.port==80,http",
+        &bro_org(),
+    ]);
     assert_eq!(jsonl(&out), plain);
 }

@@ -95,7 +95,11 @@ impl std::str::FromStr for DecodeAs {
     type Err = DecodeAsError;
     /// `tcp.port==8080,http` (tshark syntax; `=` and spaces tolerated).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || DecodeAsError(format!("bad decode-as rule {s:?}: expected tcp.port==N,PROTO"));
+        let err = || {
+            DecodeAsError(format!(
+                "bad decode-as rule {s:?}: expected tcp.port==N,PROTO"
+            ))
+        };
         let (sel, proto) = s.split_once(',').ok_or_else(err)?;
         let (field, port) = sel.split_once('=').ok_or_else(err)?;
         let port = port.trim_start_matches('=').trim();
@@ -105,9 +109,14 @@ impl std::str::FromStr for DecodeAs {
             _ => return Err(err()),
         };
         let port: u16 = port.parse().map_err(|_| err())?;
-        let protocol = Protocol::from_name(proto.trim())
-            .ok_or_else(|| DecodeAsError(format!("unknown protocol {:?} in {s:?}", proto.trim())))?;
-        Ok(DecodeAs { transport, port, protocol })
+        let protocol = Protocol::from_name(proto.trim()).ok_or_else(|| {
+            DecodeAsError(format!("unknown protocol {:?} in {s:?}", proto.trim()))
+        })?;
+        Ok(DecodeAs {
+            transport,
+            port,
+            protocol,
+        })
     }
 }
 
@@ -118,7 +127,14 @@ mod tests {
     #[test]
     fn decode_as_parses_tshark_syntax() {
         let d: DecodeAs = "tcp.port==30035,http".parse().unwrap();
-        assert_eq!(d, DecodeAs { transport: Transport::Tcp, port: 30035, protocol: Protocol::Http });
+        assert_eq!(
+            d,
+            DecodeAs {
+                transport: Transport::Tcp,
+                port: 30035,
+                protocol: Protocol::Http
+            }
+        );
         assert!("tcp.port==x,http".parse::<DecodeAs>().is_err());
         assert!("tcp.port==80,nope".parse::<DecodeAs>().is_err());
         assert!("ip.addr==1,http".parse::<DecodeAs>().is_err());

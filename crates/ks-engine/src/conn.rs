@@ -129,12 +129,19 @@ impl Conn {
         };
         let d = &self.dirs[side.index()];
         let probe = match self.forced {
-            Some(Protocol::Http) => Probe { verdict: Verdict::Certain, sender: None },
+            Some(Protocol::Http) => Probe {
+                verdict: Verdict::Certain,
+                sender: None,
+            },
             Some(p) => {
                 self.app = App::Opaque(p);
                 return;
             }
-            None => Http1Parser::probe(&ProbeInput { data: &d.buf, src_port: src.port(), dst_port: dst.port() }),
+            None => Http1Parser::probe(&ProbeInput {
+                data: &d.buf,
+                src_port: src.port(),
+                dst_port: dst.port(),
+            }),
         };
         let http_port = HTTP_PORTS.contains(&src.port()) || HTTP_PORTS.contains(&dst.port());
         let sure = match probe.verdict {
@@ -144,11 +151,9 @@ impl Conn {
             _ => http_port,
         };
         if !sure {
-            let n: usize = self.dirs.iter().map(|d| d.buf.len()).sum();
             for d in &mut self.dirs {
                 d.drop_buffered();
             }
-            let _ = n;
             self.app = App::Opaque(Protocol::Tcp);
             return;
         }
@@ -190,7 +195,9 @@ impl Conn {
     fn feed(&mut self, ctx: &mut Ctx<'_>, side: Side, data: Option<&[u8]>) {
         let dir = self.dir_of(side);
         let client = self.client;
-        let App::Http(session) = &mut self.app else { return };
+        let App::Http(session) = &mut self.app else {
+            return;
+        };
         let d = &mut self.dirs[side.index()];
         if d.ended {
             return;
@@ -237,7 +244,7 @@ impl Conn {
             ctx.stats.stream_buffer_capped += 1;
             let lost = d.drop_buffered();
             session.parser.gap(dir, lost, &mut session.scratch);
-            Self::deliver(session, d, ctx, dir, client, &mut self.entries);
+            Self::deliver(session, d, ctx, dir, client, &mut self.entries, false);
         }
     }
 
@@ -249,14 +256,26 @@ impl Conn {
         dir: Direction,
         client: Option<Side>,
         entries: &mut u64,
+        closing: bool,
     ) {
         let mut msgs = std::mem::take(&mut session.scratch);
         for msg in msgs.drain(..) {
             let start = msg.start();
             let end = msg.end().max(start + 1);
-            let here = FrameMark { offset: start, frame: ctx.frame, ts_ns: ctx.ts_ns };
+            let here = FrameMark {
+                offset: start,
+                frame: ctx.frame,
+                ts_ns: ctx.ts_ns,
+            };
             let first = d.frame_of(start).unwrap_or(here);
-            let last = d.frame_of(end - 1).unwrap_or(here);
+            // A message delimited by the close completes with the frame that closed it;
+            // one cut by the close ends with the last frame that carried its bytes.
+            let delimited_by_close = closing && msg_complete(&msg);
+            let last = if delimited_by_close {
+                here
+            } else {
+                d.frame_of(end - 1).unwrap_or(here)
+            };
             let max_pending = ctx.cfg.max_pending_requests;
             let mut capped = 0;
             session.on_message(msg, first, last, max_pending, &mut capped, &mut |p| {
@@ -277,7 +296,7 @@ impl Conn {
                 let lost = d.drop_buffered();
                 d.base = offset + len;
                 session.parser.gap(dir, lost + len, &mut session.scratch);
-                Self::deliver(session, d, ctx, dir, self.client, &mut self.entries);
+                Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, false);
             }
             App::Probing => {
                 // Probe again from after the hole.
@@ -299,9 +318,10 @@ impl Conn {
             // Whatever is buffered is all there will be.
             if !d.buf.is_empty() {
                 let _ = session.parser.parse(dir, &d.buf, &mut session.scratch);
+                Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, false);
             }
             session.parser.end(dir, &mut session.scratch);
-            Self::deliver(session, d, ctx, dir, self.client, &mut self.entries);
+            Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, true);
             d.ended = true;
         }
     }
@@ -323,15 +343,14 @@ impl Conn {
                 session.parser.end(dir, &mut session.scratch);
                 d.ended = true;
             }
-            Self::deliver(session, d, ctx, dir, client, entries);
+            Self::deliver(session, d, ctx, dir, client, entries, true);
         }
         session.drain_unanswered(&mut |p| emit_http(ctx, client, entries, p));
         crate::stats::add_http(&mut ctx.stats.http, &session.parser.counters());
     }
 
     /// The flow is over: flush the parser, emit what is left, and the flow record.
-    pub fn finish(&mut self, ctx: &mut Ctx<'_>, syn_seen: bool) {
-        let _ = syn_seen;
+    pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
         let proto = match &mut self.app {
             App::Http(session) => {
                 Self::finish_http(session, &mut self.dirs, ctx, self.client, &mut self.entries);
@@ -360,6 +379,13 @@ impl Conn {
     }
 }
 
+fn msg_complete(m: &ks_proto_http::Message) -> bool {
+    match m {
+        ks_proto_http::Message::Request(r) => r.complete,
+        ks_proto_http::Message::Response(r) => r.complete,
+    }
+}
+
 /// Call the parser until it stops making progress on `input`; returns bytes consumed.
 fn run_parser(
     session: &mut HttpSession,
@@ -373,12 +399,15 @@ fn run_parser(
     let mut pos = 0;
     let mut errors_in_a_row = 0;
     while pos < input.len() {
-        match session.parser.parse(dir, &input[pos..], &mut session.scratch) {
+        match session
+            .parser
+            .parse(dir, &input[pos..], &mut session.scratch)
+        {
             Ok(p) => {
                 errors_in_a_row = 0;
                 d.needed = p.needed;
                 pos += p.consumed.min(input.len() - pos);
-                Conn::deliver(session, d, ctx, dir, client, entries);
+                Conn::deliver(session, d, ctx, dir, client, entries, false);
                 if p.consumed == 0 {
                     break;
                 }
@@ -387,7 +416,7 @@ fn run_parser(
                 // The parser is now resynchronising; calling again lets it skip ahead.
                 ctx.stats.parse_errors += 1;
                 errors_in_a_row += 1;
-                Conn::deliver(session, d, ctx, dir, client, entries);
+                Conn::deliver(session, d, ctx, dir, client, entries, false);
                 if errors_in_a_row > 2 {
                     break;
                 }
@@ -402,7 +431,9 @@ fn run_parser(
 
 fn emit_http(ctx: &mut Ctx<'_>, client: Option<Side>, entries: &mut u64, p: http::Paired) {
     let (req, resp, interim) = p;
-    let Some(parts) = http::build(req, resp, interim, ctx.cfg.max_body_shown) else { return };
+    let Some(parts) = http::build(req, resp, interim, ctx.cfg.max_body_shown) else {
+        return;
+    };
     let (src, dst) = match client.unwrap_or(Side::A) {
         Side::A => (ctx.a, ctx.b),
         Side::B => (ctx.b, ctx.a),

@@ -14,7 +14,10 @@ pub struct Endpoint {
 
 impl From<SocketAddr> for Endpoint {
     fn from(a: SocketAddr) -> Self {
-        Endpoint { ip: a.ip(), port: a.port() }
+        Endpoint {
+            ip: a.ip(),
+            port: a.port(),
+        }
     }
 }
 
@@ -232,9 +235,15 @@ mod tests {
     #[test]
     fn timestamps_format_like_the_issue_example() {
         // 1479416797.793608 is 2016-11-17T21:06:37.793608Z (checked with `date -u -d @1479416797`).
-        assert_eq!(rfc3339_us(1_479_416_797_793_608_123), "2016-11-17T21:06:37.793608Z");
+        assert_eq!(
+            rfc3339_us(1_479_416_797_793_608_123),
+            "2016-11-17T21:06:37.793608Z"
+        );
         assert_eq!(rfc3339_us(0), "1970-01-01T00:00:00.000000Z");
         // 2000-02-29 (leap day): 951782400.
-        assert_eq!(rfc3339_us(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339_us(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
     }
 }

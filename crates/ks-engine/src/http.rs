@@ -30,7 +30,12 @@ pub(crate) struct HttpSession {
 
 impl HttpSession {
     pub fn new(parser: Http1Parser) -> Self {
-        HttpSession { parser, pending: VecDeque::new(), interim: Vec::new(), scratch: Vec::new() }
+        HttpSession {
+            parser,
+            pending: VecDeque::new(),
+            interim: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 }
 
@@ -61,17 +66,34 @@ impl HttpSession {
                         done((Some(old), None, Vec::new()));
                     }
                 }
-                self.pending.push_back(Framed { msg: r, first, last });
+                self.pending.push_back(Framed {
+                    msg: r,
+                    first,
+                    last,
+                });
             }
             Message::Response(r) if r.interim => {
                 if self.interim.len() < MAX_INTERIM {
-                    self.interim.push(Interim { version: r.version, status: r.status, reason: r.reason, frame: last.frame });
+                    self.interim.push(Interim {
+                        version: r.version,
+                        status: r.status,
+                        reason: r.reason,
+                        frame: last.frame,
+                    });
                 }
             }
             Message::Response(r) => {
                 let req = self.pending.pop_front();
                 let interim = std::mem::take(&mut self.interim);
-                done((req, Some(Framed { msg: r, first, last }), interim));
+                done((
+                    req,
+                    Some(Framed {
+                        msg: r,
+                        first,
+                        last,
+                    }),
+                    interim,
+                ));
             }
         }
     }
@@ -101,10 +123,17 @@ fn render_body(body: &Body, max: usize) -> (Option<String>, Option<&'static str>
         Err(_) => None,
     };
     match text {
-        Some(s) if s.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
+        Some(s)
+            if s.chars()
+                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) =>
+        {
             (Some(s.to_string()), None, cut)
         }
-        _ => (Some(base64::engine::general_purpose::STANDARD.encode(data)), Some("base64"), cut),
+        _ => (
+            Some(base64::engine::general_purpose::STANDARD.encode(data)),
+            Some("base64"),
+            cut,
+        ),
     }
 }
 
@@ -130,16 +159,21 @@ pub(crate) fn build(
     let mut error = None;
     let mut summary = String::new();
     let mut version = String::new();
-    let first = req.as_ref().map(|r| r.first).or(resp.as_ref().map(|r| r.first))?;
+    let first = req
+        .as_ref()
+        .map(|r| r.first)
+        .or(resp.as_ref().map(|r| r.first))?;
     let elapsed_us = match (&req, &resp) {
         (Some(q), Some(p)) => Some(p.last.ts_ns.saturating_sub(q.first.ts_ns) / 1000),
         _ => None,
     };
     let mut incomplete = false;
+    let mut gap = false;
     let request = req.map(|f| {
         frames.request = Some([f.first.frame, f.last.frame]);
         let r = f.msg;
         incomplete |= !r.complete;
+        gap |= r.body.gap;
         summary.push_str(&r.method);
         summary.push(' ');
         summary.push_str(&r.target);
@@ -160,6 +194,7 @@ pub(crate) fn build(
         frames.response = Some([f.first.frame, f.last.frame]);
         let r = f.msg;
         incomplete |= !r.complete;
+        gap |= r.body.gap;
         if !summary.is_empty() {
             summary.push(' ');
         }
@@ -183,13 +218,36 @@ pub(crate) fn build(
         })
     });
     if request.is_none() {
-        error = Some(EntryError { kind: "no-request".into(), message: "response without a request on this connection".into() });
+        error = Some(EntryError {
+            kind: "no-request".into(),
+            message: "response without a request on this connection".into(),
+        });
     } else if response.is_none() {
-        error = Some(EntryError { kind: "no-response".into(), message: "no response before the connection ended".into() });
+        error = Some(EntryError {
+            kind: "no-response".into(),
+            message: "no response before the connection ended".into(),
+        });
     } else if incomplete {
-        error = Some(EntryError { kind: "incomplete".into(), message: "message cut by a gap or the end of the capture".into() });
+        error = Some(EntryError {
+            kind: "incomplete".into(),
+            message: "message cut by a gap or the end of the capture".into(),
+        });
+    } else if gap {
+        error = Some(EntryError {
+            kind: "gap".into(),
+            message: "bytes of a body were not captured".into(),
+        });
     }
-    Some(HttpParts { version, request, response, summary, error, first, frames, elapsed_us })
+    Some(HttpParts {
+        version,
+        request,
+        response,
+        summary,
+        error,
+        first,
+        frames,
+        elapsed_us,
+    })
 }
 
 #[cfg(test)]
@@ -197,14 +255,24 @@ mod tests {
     use super::*;
 
     fn body(data: &[u8], size: u64) -> Body {
-        Body { data: data.to_vec(), size, ..Body::default() }
+        Body {
+            data: data.to_vec(),
+            size,
+            ..Body::default()
+        }
     }
 
     #[test]
     fn bodies_render_as_text_or_base64() {
-        assert_eq!(render_body(&body(b"hello\n", 6), 100), (Some("hello\n".into()), None, false));
+        assert_eq!(
+            render_body(&body(b"hello\n", 6), 100),
+            (Some("hello\n".into()), None, false)
+        );
         let (b, enc, cut) = render_body(&body(&[0x1f, 0x8b, 0, 1], 4), 100);
-        assert_eq!((b.as_deref(), enc, cut), (Some("H4sAAQ=="), Some("base64"), false));
+        assert_eq!(
+            (b.as_deref(), enc, cut),
+            (Some("H4sAAQ=="), Some("base64"), false)
+        );
         // Cut inside a multi-byte character: the text stops before it.
         let (b, enc, cut) = render_body(&body("aé".as_bytes(), 3), 2);
         assert_eq!((b.as_deref(), enc, cut), (Some("a"), None, true));

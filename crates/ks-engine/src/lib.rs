@@ -31,14 +31,16 @@ mod stream;
 
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Transport};
 pub use entry::{
-    rfc3339_us, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest, HttpResponse, Interim, Output,
-    Request, Response,
+    rfc3339_us, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest, HttpResponse,
+    Interim, Output, Request, Response,
 };
 pub use stats::Stats;
 
 use conn::{Conn, Ctx};
 use ks_capture::{CaptureError, Packet, PacketSource};
-use ks_decode::{decode_link, decode_transport, DecodeError, Defragmenter, Network, TcpSegment, Transport as L4};
+use ks_decode::{
+    decode_link, decode_transport, DecodeError, Defragmenter, Network, TcpSegment, Transport as L4,
+};
 use ks_proto::Protocol;
 use ks_reassembly::{Budget, Flow, FlowKey, FlowTable, Segment, Side, TcpConnection, TcpCounters};
 use std::collections::VecDeque;
@@ -73,8 +75,11 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Self {
         Engine {
             flows: FlowTable::new(cfg.max_flows),
-            defrag: Defragmenter::new(cfg.defrag.clone()),
-            budget: Budget { used: 0, cap: cfg.reassembly_budget },
+            defrag: Defragmenter::new(cfg.defrag),
+            budget: Budget {
+                used: 0,
+                cap: cfg.reassembly_budget,
+            },
             tcp_counters: TcpCounters::default(),
             stats: Stats::default(),
             out: VecDeque::new(),
@@ -139,20 +144,50 @@ impl Engine {
         if ip.fragment.is_some() {
             if let Some(whole) = self.defrag.push(&ip, pkt.ts_ns) {
                 let len = whole.payload.len() as u32;
-                self.transport(pkt, vlan, whole.src, whole.dst, whole.protocol, &whole.payload, len);
+                self.transport(
+                    pkt,
+                    vlan,
+                    whole.src,
+                    whole.dst,
+                    whole.protocol,
+                    &whole.payload,
+                    len,
+                );
             }
             return;
         }
-        self.transport(pkt, vlan, ip.src, ip.dst, ip.protocol, ip.payload, ip.payload_len);
+        self.transport(
+            pkt,
+            vlan,
+            ip.src,
+            ip.dst,
+            ip.protocol,
+            ip.payload,
+            ip.payload_len,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn transport(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, proto: u8, payload: &[u8], wire_len: u32) {
+    fn transport(
+        &mut self,
+        pkt: &Packet<'_>,
+        vlan: u16,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        payload: &[u8],
+        wire_len: u32,
+    ) {
         match decode_transport(proto, payload, wire_len) {
             Ok(L4::Tcp(seg)) => self.tcp(pkt, vlan, src, dst, &seg),
             Ok(L4::Udp(u)) => {
-                let (s, d) = (SocketAddr::new(src, u.src_port), SocketAddr::new(dst, u.dst_port));
-                let Some(id) = self.flow_for(UDP, s, d, vlan, pkt, false) else { return };
+                let (s, d) = (
+                    SocketAddr::new(src, u.src_port),
+                    SocketAddr::new(dst, u.dst_port),
+                );
+                let Some(id) = self.flow_for(UDP, s, d, vlan, pkt) else {
+                    return;
+                };
                 if let Some(flow) = self.flows.get_mut(id) {
                     let side = flow.side_of(s);
                     count(&mut flow.value.conn, side, pkt.frame, u.payload_len);
@@ -164,22 +199,29 @@ impl Engine {
     }
 
     fn tcp(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, seg: &TcpSegment<'_>) {
-        let (s, d) = (SocketAddr::new(src, seg.src_port), SocketAddr::new(dst, seg.dst_port));
+        let (s, d) = (
+            SocketAddr::new(src, seg.src_port),
+            SocketAddr::new(dst, seg.dst_port),
+        );
         let fresh_syn = seg.flags.syn() && !seg.flags.ack();
-        let Some(id) = self.flow_for(TCP, s, d, vlan, pkt, fresh_syn.then_some(seg.seq).is_some()) else { return };
+        let Some(id) = self.flow_for(TCP, s, d, vlan, pkt) else {
+            return;
+        };
         // A new SYN on a finished connection with the same ports is a new stream (port reuse),
         // as tshark numbers it.
         let id = match self.flows.get(id) {
             Some(f) if fresh_syn && reused(f, s, seg.seq) => {
                 self.end_flow(id, pkt);
-                match self.flow_for(TCP, s, d, vlan, pkt, true) {
+                match self.flow_for(TCP, s, d, vlan, pkt) {
                     Some(id) => id,
                     None => return,
                 }
             }
             _ => id,
         };
-        let Some(flow) = self.flows.get_mut(id) else { return };
+        let Some(flow) = self.flows.get_mut(id) else {
+            return;
+        };
         let side = flow.side_of(s);
         let (stream, a, b) = (flow.stream, flow.a, flow.b);
         let FlowState { tcp, conn } = &mut flow.value;
@@ -198,7 +240,13 @@ impl Engine {
                 None
             });
         }
-        let segment = Segment { seq: seg.seq, ack: seg.ack, flags: f.0, payload: seg.payload, payload_len: seg.payload_len };
+        let segment = Segment {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: f.0,
+            payload: seg.payload,
+            payload_len: seg.payload_len,
+        };
         let mut ctx = Ctx {
             cfg: &self.cfg,
             stats: &mut self.stats,
@@ -210,13 +258,25 @@ impl Engine {
             b,
             transport: "tcp",
         };
-        tcp.segment(side, &segment, &self.cfg.tcp, &mut self.budget, &mut self.tcp_counters, &mut |ev| {
-            conn.on_event(&mut ctx, ev)
-        });
+        tcp.segment(
+            side,
+            &segment,
+            &self.cfg.tcp,
+            &mut self.budget,
+            &mut self.tcp_counters,
+            &mut |ev| conn.on_event(&mut ctx, ev),
+        );
     }
 
     /// Find or create the flow of a packet; touches it.
-    fn flow_for(&mut self, proto: u8, s: SocketAddr, d: SocketAddr, vlan: u16, pkt: &Packet<'_>, _syn: bool) -> Option<u32> {
+    fn flow_for(
+        &mut self,
+        proto: u8,
+        s: SocketAddr,
+        d: SocketAddr,
+        vlan: u16,
+        pkt: &Packet<'_>,
+    ) -> Option<u32> {
         let key = FlowKey::new(proto, s, d, vlan);
         let id = match self.flows.lookup(&key) {
             Some(id) => id,
@@ -271,7 +331,8 @@ impl Engine {
         self.last_sweep_ns = now_ns;
         self.defrag.expire(now_ns);
         let mut idle = Vec::new();
-        self.flows.expire(now_ns, self.cfg.flow_idle_ns, |f| idle.push(f));
+        self.flows
+            .expire(now_ns, self.cfg.flow_idle_ns, |f| idle.push(f));
         self.stats.flows_timed_out += idle.len() as u64;
         for f in idle {
             self.finish_flow(f, None);
@@ -285,21 +346,36 @@ impl Engine {
     }
 
     fn finish_flow(&mut self, flow: Flow<FlowState>, pkt: Option<&Packet<'_>>) {
-        let Flow { stream, a, b, value, .. } = flow;
+        let Flow {
+            stream,
+            a,
+            b,
+            value,
+            ..
+        } = flow;
         let FlowState { tcp, mut conn } = value;
         let transport = if tcp.is_some() { "tcp" } else { "udp" };
         let (frame, ts_ns) = match pkt {
             Some(p) => (p.frame, p.ts_ns),
             None => (conn.counts.last_frame, flow.last_ts_ns),
         };
-        let mut ctx = Ctx { cfg: &self.cfg, stats: &mut self.stats, out: &mut self.out, frame, ts_ns, stream, a, b, transport };
-        let syn_seen = if let Some(mut tcp) = tcp {
-            tcp.flush(&mut self.budget, &mut self.tcp_counters, &mut |ev| conn.on_event(&mut ctx, ev));
-            tcp.saw_syn(Side::A) || tcp.saw_syn(Side::B)
-        } else {
-            false
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            out: &mut self.out,
+            frame,
+            ts_ns,
+            stream,
+            a,
+            b,
+            transport,
         };
-        conn.finish(&mut ctx, syn_seen);
+        if let Some(mut tcp) = tcp {
+            tcp.flush(&mut self.budget, &mut self.tcp_counters, &mut |ev| {
+                conn.on_event(&mut ctx, ev)
+            });
+        }
+        conn.finish(&mut ctx);
     }
 
     /// End of capture: finish every flow (in stream order) and emit what is left.
@@ -325,7 +401,9 @@ fn count(conn: &mut Conn, side: Side, frame: u64, payload_len: u32) {
 /// A SYN from `src` with a new ISN on a connection that is over (or whose first
 /// SYN from that side had another ISN) starts a new connection.
 fn reused(f: &Flow<FlowState>, src: SocketAddr, seq: u32) -> bool {
-    let Some(tcp) = &f.value.tcp else { return false };
+    let Some(tcp) = &f.value.tcp else {
+        return false;
+    };
     let side = f.side_of(src);
     match tcp.isn(side) {
         Some(isn) => isn != seq && (tcp.is_closed() || f.value.conn.counts.fin > 0),
@@ -345,7 +423,12 @@ pub struct Dissector<S: PacketSource> {
 impl<S: PacketSource> Dissector<S> {
     /// Dissect `source` with `cfg`.
     pub fn new(source: S, cfg: EngineConfig) -> Self {
-        Dissector { source, engine: Engine::new(cfg), done: false, error: None }
+        Dissector {
+            source,
+            engine: Engine::new(cfg),
+            done: false,
+            error: None,
+        }
     }
 
     /// The engine (for its counters).

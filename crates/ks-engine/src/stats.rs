@@ -117,8 +117,14 @@ impl Stats {
         ] {
             put(k, v);
         }
-        m.insert("entries".into(), serde_json::to_value(&self.entries).unwrap_or_default());
-        m.insert("entry_errors".into(), serde_json::to_value(&self.entry_errors).unwrap_or_default());
+        m.insert(
+            "entries".into(),
+            serde_json::to_value(&self.entries).unwrap_or_default(),
+        );
+        m.insert(
+            "entry_errors".into(),
+            serde_json::to_value(&self.entry_errors).unwrap_or_default(),
+        );
         m
     }
 }

@@ -44,12 +44,21 @@ impl DirStream {
                 return;
             }
         }
-        self.marks.push_back(FrameMark { offset, frame, ts_ns });
+        self.marks.push_back(FrameMark {
+            offset,
+            frame,
+            ts_ns,
+        });
     }
 
     /// The frame that delivered the byte at `offset` (the last mark at or before it).
     pub fn frame_of(&self, offset: u64) -> Option<FrameMark> {
-        self.marks.iter().rev().find(|m| m.offset <= offset).copied().or_else(|| self.marks.front().copied())
+        self.marks
+            .iter()
+            .rev()
+            .find(|m| m.offset <= offset)
+            .copied()
+            .or_else(|| self.marks.front().copied())
     }
 
     /// Forget marks wholly before `low_water` (start of the message in progress),

@@ -40,8 +40,11 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     /// Request-target as sent.
     pub target: &'a str,
-    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1 (1 for a malformed version).
     pub version: u8,
+    /// The version as sent: `HTTP/1.1`, or whatever a malformed request line
+    /// carries there (`HTTP/1.`, or empty when it has none).
+    pub version_text: &'a str,
     /// Headers in wire order, duplicates kept.
     pub headers: Vec<(&'a str, &'a [u8])>,
 }
@@ -209,7 +212,10 @@ pub(crate) fn parse_request_exact(
     match parser_config().parse_request(&mut req, head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(HeadError::Syntax("incomplete head")),
-        Err(e) => return Err(map_err(e, max_headers)),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyHeaders(max_headers)),
+        Err(e) => {
+            return parse_request_lenient(head, max_headers).map_err(|_| map_err(e, max_headers))
+        }
     }
     let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version) else {
         return Err(HeadError::Syntax("incomplete request line"));
@@ -219,6 +225,53 @@ pub(crate) fn parse_request_exact(
         method,
         target,
         version,
+        version_text: if version == 0 { "HTTP/1.0" } else { "HTTP/1.1" },
+        headers,
+    })
+}
+
+/// Is `data` a request line httparse refuses but servers and tshark still take:
+/// a method token, then up to two space-separated words (`OPTIONS HTTP/1.1`,
+/// `GET / HTTP/1.`, `GET /`) on one printable line?
+pub(crate) fn is_lenient_request_line(data: &[u8]) -> bool {
+    let d = &data[..data.len().min(PROBE_WINDOW)];
+    let Some(nl) = memchr::memchr(b'\n', d) else {
+        return false;
+    };
+    let line = d[..nl].strip_suffix(b"\r").unwrap_or(&d[..nl]);
+    let tok = line.iter().take_while(|&&b| is_method_byte(b)).count();
+    (3..=20).contains(&tok)
+        && (tok == line.len() || line[tok] == b' ')
+        && line.iter().all(|&b| (0x20..0x7f).contains(&b))
+        && line.iter().filter(|&&b| b == b' ').count() <= 2
+}
+
+/// The fallback for [`is_lenient_request_line`] heads: the line split on spaces
+/// into method, target and version (missing parts empty, as tshark shows them),
+/// headers parsed as usual.
+fn parse_request_lenient(head: &[u8], max_headers: usize) -> Result<RequestHead<'_>, HeadError> {
+    if !is_lenient_request_line(head) {
+        return Err(HeadError::Syntax("bad request line"));
+    }
+    let nl = memchr::memchr(b'\n', head).ok_or(HeadError::Syntax("bad request line"))?;
+    let raw = &head[..nl];
+    let line = std::str::from_utf8(raw.strip_suffix(b"\r").unwrap_or(raw))
+        .map_err(|_| HeadError::Syntax("bad request line"))?;
+    let mut parts = line.splitn(3, ' ');
+    let method = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("");
+    let version_text = parts.next().unwrap_or("");
+    let mut slots = header_slots(max_headers);
+    let headers = match httparse::parse_headers(&head[nl + 1..], &mut slots) {
+        Ok(httparse::Status::Complete((_, hs))) => hs.iter().map(|h| (h.name, h.value)).collect(),
+        Ok(httparse::Status::Partial) => return Err(HeadError::Syntax("incomplete head")),
+        Err(e) => return Err(map_err(e, max_headers)),
+    };
+    Ok(RequestHead {
+        method,
+        target,
+        version: u8::from(version_text != "HTTP/1.0"),
+        version_text,
         headers,
     })
 }

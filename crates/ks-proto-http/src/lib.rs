@@ -499,7 +499,8 @@ impl Http1Parser {
             Direction::ToServer => classify_request_line(rest),
             Direction::ToClient => classify_status_line(rest),
         };
-        if first == Verdict::NotMine {
+        let lenient = dir == Direction::ToServer && head::is_lenient_request_line(rest);
+        if first == Verdict::NotMine && !lenient {
             let (kind, what) = match dir {
                 Direction::ToServer => ("bad-request-line", "request line"),
                 Direction::ToClient => ("bad-status-line", "status line"),
@@ -574,14 +575,10 @@ impl Http1Parser {
         };
         let (framing, chunked) = match transfer_chunked(&h.headers) {
             Some(true) => (Framing::Chunked(Chunk::Size), true),
-            Some(false) => {
-                return self.error(
-                    0,
-                    "bad-transfer-encoding",
-                    "request transfer-coding does not end with chunked".into(),
-                    abs,
-                )
-            }
+            // RFC 9112 §6.3: the length cannot be known and the server must answer
+            // 400 and close, so no body is assumed (as tshark does) rather than
+            // losing the request.
+            Some(false) => (Framing::Length(0), false),
             None => match content_length(&h.headers) {
                 Ok(n) => (Framing::Length(n.unwrap_or(0)), false),
                 Err(kind) => return self.error(0, kind, "invalid Content-Length".into(), abs),
@@ -606,7 +603,11 @@ impl Http1Parser {
         let msg = Partial::Req(Request {
             method: h.method.to_string(),
             target: h.target.to_string(),
-            version: version_str(h.version),
+            version: h
+                .version_text
+                .strip_prefix("HTTP/")
+                .unwrap_or(h.version_text)
+                .to_string(),
             headers: owned_headers(&h.headers),
             body: Body::default(),
             start: abs,

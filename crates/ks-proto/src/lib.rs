@@ -87,7 +87,10 @@ pub struct Probe {
 
 impl Probe {
     /// Not this protocol.
-    pub const NOT_MINE: Probe = Probe { verdict: Verdict::NotMine, sender: None };
+    pub const NOT_MINE: Probe = Probe {
+        verdict: Verdict::NotMine,
+        sender: None,
+    };
 }
 
 /// What a probe sees.
@@ -171,7 +174,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at offset {}: {}", self.kind, self.offset, self.message)
+        write!(
+            f,
+            "{} at offset {}: {}",
+            self.kind, self.offset, self.message
+        )
     }
 }
 
