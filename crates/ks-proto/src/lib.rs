@@ -198,8 +198,14 @@ pub trait StreamParser {
         Self: Sized;
 
     /// Parse bytes of one direction. Complete messages are pushed to `out`.
-    /// An `Err` means the direction cannot be parsed further until a gap or
-    /// resynchronisation; the engine reports it and skips `consumed` bytes.
+    ///
+    /// An `Err` consumes nothing: its `offset` is the first byte of `data`, and the
+    /// parser is now resynchronising, so the engine counts the error and calls
+    /// again with the same bytes, which the parser then skips up to the next
+    /// plausible message start. (Progress made before the bad bytes in the same
+    /// call is returned as `Ok` first; the next call returns the `Err`.)
+    /// Whenever unconsumed bytes remain, `needed` is at least 1, so a caller
+    /// honouring it never spins.
     fn parse(
         &mut self,
         dir: Direction,
@@ -208,7 +214,9 @@ pub trait StreamParser {
     ) -> Result<Parsed, ParseError>;
 
     /// `len` bytes are missing in `dir` (capture loss). The parser drops what it
-    /// cannot finish and resynchronises.
+    /// cannot finish and resynchronises. The engine first drops the bytes it held
+    /// unconsumed for `dir` and counts them in `len`, so the parser's offsets stay
+    /// equal to the stream's.
     fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Self::Message>);
 
     /// The direction ended (FIN, RST, idle timeout or end of capture); flush

@@ -1,0 +1,499 @@
+//! The engine on hand-built packets: detection, pairing, hand-off, gaps, caps,
+//! and entries coming out while the capture is still being read.
+
+use ks_capture::Packet;
+use ks_engine::{Engine, EngineConfig, Entry, FlowRecord, Output, Request, Response, Stats};
+
+const RAW_IP: u32 = 101;
+const SYN: u8 = 2;
+const FIN: u8 = 1;
+const ACK: u8 = 16;
+const PSH: u8 = 8;
+
+fn ipv4_tcp(
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let total = 20 + 20 + payload.len();
+    let mut p = Vec::with_capacity(total);
+    p.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ]);
+    p.extend_from_slice(&src.0);
+    p.extend_from_slice(&dst.0);
+    p.extend_from_slice(&src.1.to_be_bytes());
+    p.extend_from_slice(&dst.1.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// One TCP connection, built packet by packet.
+struct Conn {
+    client: ([u8; 4], u16),
+    server: ([u8; 4], u16),
+    cseq: u32,
+    sseq: u32,
+}
+
+impl Conn {
+    fn new(cport: u16, sport: u16) -> Self {
+        Conn {
+            client: ([10, 0, 0, 1], cport),
+            server: ([10, 0, 0, 2], sport),
+            cseq: 1000,
+            sseq: 5000,
+        }
+    }
+    fn handshake(&mut self, cap: &mut Capture) {
+        cap.push(ipv4_tcp(self.client, self.server, self.cseq, 0, SYN, b""));
+        cap.push(ipv4_tcp(
+            self.server,
+            self.client,
+            self.sseq,
+            self.cseq + 1,
+            SYN | ACK,
+            b"",
+        ));
+        self.cseq += 1;
+        self.sseq += 1;
+        cap.push(ipv4_tcp(
+            self.client,
+            self.server,
+            self.cseq,
+            self.sseq,
+            ACK,
+            b"",
+        ));
+    }
+    /// Client → server segment (not sent when `drop`).
+    fn c(&mut self, cap: &mut Capture, data: &[u8]) {
+        cap.push(ipv4_tcp(
+            self.client,
+            self.server,
+            self.cseq,
+            self.sseq,
+            ACK | PSH,
+            data,
+        ));
+        self.cseq += data.len() as u32;
+    }
+    fn s(&mut self, cap: &mut Capture, data: &[u8]) {
+        cap.push(ipv4_tcp(
+            self.server,
+            self.client,
+            self.sseq,
+            self.cseq,
+            ACK | PSH,
+            data,
+        ));
+        self.sseq += data.len() as u32;
+    }
+    /// A server segment the capture missed.
+    fn s_lost(&mut self, data: &[u8]) {
+        self.sseq += data.len() as u32;
+    }
+    /// The client acknowledges everything the server sent.
+    fn c_ack(&mut self, cap: &mut Capture) {
+        cap.push(ipv4_tcp(
+            self.client,
+            self.server,
+            self.cseq,
+            self.sseq,
+            ACK,
+            b"",
+        ));
+    }
+    fn close(&mut self, cap: &mut Capture) {
+        cap.push(ipv4_tcp(
+            self.client,
+            self.server,
+            self.cseq,
+            self.sseq,
+            FIN | ACK,
+            b"",
+        ));
+        cap.push(ipv4_tcp(
+            self.server,
+            self.client,
+            self.sseq,
+            self.cseq + 1,
+            FIN | ACK,
+            b"",
+        ));
+        cap.push(ipv4_tcp(
+            self.client,
+            self.server,
+            self.cseq + 1,
+            self.sseq + 1,
+            ACK,
+            b"",
+        ));
+    }
+}
+
+#[derive(Default)]
+struct Capture {
+    frames: Vec<Vec<u8>>,
+}
+
+impl Capture {
+    fn push(&mut self, f: Vec<u8>) {
+        self.frames.push(f);
+    }
+}
+
+struct Run {
+    entries: Vec<Entry>,
+    flows: Vec<FlowRecord>,
+    stats: Stats,
+}
+
+fn run_with(cap: &Capture, cfg: EngineConfig) -> Run {
+    let mut engine = Engine::new(cfg);
+    let (mut entries, mut flows) = (Vec::new(), Vec::new());
+    let mut take = |engine: &mut Engine| {
+        while let Some(o) = engine.next_output() {
+            match o {
+                Output::Entry(e) => entries.push(*e),
+                Output::Flow(f) => flows.push(f),
+            }
+        }
+    };
+    for (i, data) in cap.frames.iter().enumerate() {
+        let pkt = Packet {
+            frame: i as u64 + 1,
+            ts_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000_000,
+            link_type: RAW_IP,
+            interface_id: 0,
+            orig_len: data.len() as u32,
+            data,
+        };
+        engine.process(&pkt);
+        take(&mut engine);
+    }
+    engine.finish();
+    take(&mut engine);
+    Run {
+        entries,
+        flows,
+        stats: engine.stats(),
+    }
+}
+
+fn run(cap: &Capture) -> Run {
+    run_with(cap, EngineConfig::default())
+}
+
+fn req(e: &Entry) -> &ks_engine::HttpRequest {
+    match e.request.as_ref().expect("request") {
+        Request::Http(r) => r,
+    }
+}
+
+fn resp(e: &Entry) -> &ks_engine::HttpResponse {
+    match e.response.as_ref().expect("response") {
+        Response::Http(r) => r,
+    }
+}
+
+const GET: &[u8] = b"GET /api/items?id=7 HTTP/1.1\r\nHost: shop\r\n\r\n";
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+#[test]
+fn http_on_an_unusual_port_is_found_by_its_bytes() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 30035);
+    c.handshake(&mut cap);
+    c.c(&mut cap, GET);
+    c.s(&mut cap, OK);
+    c.close(&mut cap);
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 1);
+    let e = &r.entries[0];
+    assert_eq!(
+        (e.id.as_str(), e.protocol, e.transport, e.stream),
+        ("0-0", "http", "tcp", 0)
+    );
+    assert_eq!((e.src.port, e.dst.port), (40000, 30035));
+    assert_eq!(req(e).path, "/api/items?id=7");
+    assert_eq!(
+        req(e).headers,
+        vec![("Host".to_string(), "shop".to_string())]
+    );
+    assert_eq!(
+        (resp(e).status, resp(e).body.as_deref(), resp(e).body_size),
+        (200, Some("hello"), 5)
+    );
+    assert_eq!(e.frames.request, Some([4, 4]));
+    assert_eq!(e.frames.response, Some([5, 5]));
+    assert_eq!(e.elapsed_us, Some(1000));
+    assert_eq!(e.summary, "GET /api/items?id=7 200");
+    assert!(e.error.is_none());
+    assert_eq!(r.flows.len(), 1);
+    assert_eq!(
+        (
+            r.flows[0].protocol,
+            r.flows[0].bytes_a_to_b,
+            r.flows[0].bytes_b_to_a
+        ),
+        ("http", GET.len() as u64, OK.len() as u64)
+    );
+}
+
+#[test]
+fn other_protocols_on_port_80_give_no_entries() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 8081);
+    c.handshake(&mut cap);
+    c.s(&mut cap, b"SSH-2.0-OpenSSH_9.2\r\n");
+    c.c(&mut cap, b"SSH-2.0-Go\r\n");
+    c.close(&mut cap);
+    let r = run(&cap);
+    assert!(r.entries.is_empty());
+    assert_eq!(r.flows[0].protocol, "tcp");
+    assert_eq!(r.stats.parse_errors, 0);
+}
+
+#[test]
+fn a_connection_picked_up_mid_stream_still_knows_its_client() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 8080);
+    // No handshake; the first bytes seen are a response (so side A is the server).
+    c.s(&mut cap, OK);
+    c.c(&mut cap, GET);
+    c.s(&mut cap, OK);
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 2, "{:?}", r.entries);
+    let lone = &r.entries[0];
+    assert!(lone.request.is_none());
+    assert_eq!(lone.error.as_ref().unwrap().kind, "no-request");
+    let pair = &r.entries[1];
+    assert_eq!(
+        (pair.src.port, pair.dst.port),
+        (40000, 8080),
+        "client is the requester, not the first sender"
+    );
+    assert!(pair.error.is_none());
+    assert_eq!(
+        r.flows[0].a.port, 8080,
+        "flow side A stays the first sender, as in tshark"
+    );
+}
+
+#[test]
+fn reordered_and_retransmitted_segments_pair_into_one_entry() {
+    let body = b"0123456789abcdefghij";
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 80);
+    c.handshake(&mut cap);
+    c.c(&mut cap, GET);
+    let s0 = c.sseq;
+    let parts: [&[u8]; 3] = [head.as_bytes(), &body[..10], &body[10..]];
+    let mut seqs = Vec::new();
+    for p in parts {
+        seqs.push(c.sseq);
+        c.sseq += p.len() as u32;
+    }
+    let seg = |i: usize| ipv4_tcp(c.server, c.client, seqs[i], c.cseq, ACK, parts[i]);
+    cap.push(seg(2));
+    cap.push(seg(0));
+    cap.push(seg(0)); // retransmission
+    cap.push(seg(1));
+    assert!(s0 < c.sseq);
+    c.close(&mut cap);
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 1);
+    let e = &r.entries[0];
+    assert_eq!(resp(e).body.as_deref(), Some("0123456789abcdefghij"));
+    // Completed by the frame that filled the hole.
+    assert_eq!(e.frames.response, Some([6, 8]));
+    assert!(r.stats.tcp.out_of_order >= 1 && r.stats.tcp.retransmissions >= 1);
+}
+
+#[test]
+fn pipelined_requests_pair_in_order_and_gzip_bodies_are_decoded() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"{\"items\": [1, 2, 3]}").unwrap();
+    let gz = gz.finish().unwrap();
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 80);
+    c.handshake(&mut cap);
+    c.c(&mut cap, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nHEAD /c HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut r2 = format!(
+        "HTTP/1.1 201 Created\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    r2.extend_from_slice(&gz);
+    c.s(&mut cap, OK);
+    c.s(&mut cap, &r2);
+    c.s(&mut cap, b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n");
+    c.close(&mut cap);
+    let r = run(&cap);
+    let got: Vec<(String, u16)> = r
+        .entries
+        .iter()
+        .map(|e| (req(e).path.clone(), resp(e).status))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("/a".into(), 200), ("/b".into(), 201), ("/c".into(), 200)]
+    );
+    assert_eq!(
+        resp(&r.entries[1]).body.as_deref(),
+        Some("{\"items\": [1, 2, 3]}")
+    );
+    assert_eq!(
+        resp(&r.entries[2]).body_size,
+        0,
+        "a HEAD response has no body"
+    );
+    assert!(r.entries.iter().all(|e| e.error.is_none()));
+}
+
+#[test]
+fn websocket_upgrade_hands_the_connection_over() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 80);
+    c.handshake(&mut cap);
+    c.c(
+        &mut cap,
+        b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
+    c.s(&mut cap, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello");
+    c.c(&mut cap, b"\x81\x85abcd\x09\x07\x0f\x08\x0e");
+    c.close(&mut cap);
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 1);
+    assert_eq!(resp(&r.entries[0]).status, 101);
+    assert_eq!(r.stats.handoffs, 1);
+    assert_eq!(r.stats.parse_errors, 0);
+    assert_eq!(r.flows[0].protocol, "websocket");
+}
+
+#[test]
+fn a_lost_segment_becomes_a_gap_and_later_exchanges_survive() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 80);
+    c.handshake(&mut cap);
+    c.c(&mut cap, GET);
+    c.s(
+        &mut cap,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789",
+    );
+    c.s_lost(b"abcdefghij");
+    c.c_ack(&mut cap); // the client got bytes the capture never saw
+    c.c(&mut cap, b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.s(&mut cap, OK);
+    c.close(&mut cap);
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 2);
+    assert_eq!(r.entries[0].error.as_ref().unwrap().kind, "gap");
+    assert_eq!(resp(&r.entries[0]).body_size, 20);
+    assert_eq!(req(&r.entries[1]).path, "/next");
+    assert!(r.entries[1].error.is_none());
+    assert_eq!(r.stats.tcp.gaps, 1);
+    assert_eq!(r.flows[0].gaps, 1);
+}
+
+#[test]
+fn a_full_flow_table_evicts_the_oldest_flow_and_keeps_dissecting() {
+    let mut cap = Capture::default();
+    let mut conns: Vec<Conn> = (0..10).map(|i| Conn::new(41000 + i, 80)).collect();
+    for c in &mut conns {
+        c.handshake(&mut cap);
+        c.c(&mut cap, GET);
+    }
+    for c in &mut conns {
+        c.s(&mut cap, OK);
+    }
+    let cfg = EngineConfig {
+        max_flows: 4,
+        ..EngineConfig::default()
+    };
+    let r = run_with(&cap, cfg);
+    // 6 evicted while opening; then every response finds its flow gone (LRU cycles
+    // through a table of 4) and makes room for a new one: 10 more.
+    assert_eq!(r.stats.flows_evicted, 6 + 10);
+    assert_eq!(
+        r.entries.iter().filter(|e| e.request.is_some()).count(),
+        10,
+        "no request is lost"
+    );
+    assert!(r.entries.len() <= 20);
+    // Streams are numbered like tshark's: a flow that comes back after eviction is a new stream.
+    assert_eq!(r.stats.tcp_flows, 20);
+    assert_eq!(
+        r.flows.len(),
+        20,
+        "every flow, evicted or not, gets its record"
+    );
+}
+
+#[test]
+fn entries_come_out_while_the_capture_is_read() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 80);
+    c.handshake(&mut cap);
+    c.c(&mut cap, GET);
+    c.s(&mut cap, OK);
+    let mut engine = Engine::new(EngineConfig::default());
+    for (i, data) in cap.frames.iter().enumerate() {
+        let pkt = Packet {
+            frame: i as u64 + 1,
+            ts_ns: 0,
+            link_type: RAW_IP,
+            interface_id: 0,
+            orig_len: data.len() as u32,
+            data,
+        };
+        engine.process(&pkt);
+    }
+    // No FIN, no finish(): the pair is out as soon as the response completed.
+    match engine.next_output() {
+        Some(Output::Entry(e)) => assert_eq!(e.summary, "GET /api/items?id=7 200"),
+        other => panic!("expected an entry, got {other:?}"),
+    }
+    assert_eq!(engine.active_flows(), 1);
+}
+
+#[test]
+fn decode_as_forces_a_parser_where_the_probe_cannot_tell() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 5555);
+    // Picked up mid-body: the first bytes are not a request line.
+    c.c(&mut cap, b"tail of an earlier upload\r\n");
+    c.c(&mut cap, GET);
+    c.s(&mut cap, OK);
+    assert!(
+        run(&cap).entries.is_empty(),
+        "5555 is no HTTP port: the flow stays opaque"
+    );
+    let cfg = EngineConfig {
+        decode_as: vec!["tcp.port==5555,http".parse().unwrap()],
+        ..EngineConfig::default()
+    };
+    let r = run_with(&cap, cfg);
+    assert_eq!(r.entries.len(), 1, "{:?}", r.entries);
+    assert_eq!(req(&r.entries[0]).path, "/api/items?id=7");
+}
