@@ -1,7 +1,86 @@
 //! The entry envelope every protocol fills (see `docs/entry.md`), and flow records.
 
-use serde::Serialize;
+use base64::Engine as _;
+use serde::{Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
+
+/// A message body as an entry shows it: text when the bytes are printable UTF-8,
+/// else base64. Both the check and the encoding happen only when the entry is
+/// serialised (or asked), so consumers that never print bodies never pay for them.
+#[derive(Clone, Debug)]
+pub struct BodyData {
+    bytes: Vec<u8>,
+    text: std::sync::OnceLock<bool>,
+}
+
+impl PartialEq for BodyData {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for BodyData {}
+
+impl BodyData {
+    /// Wrap body bytes (already cut to the shown limit).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        BodyData {
+            bytes,
+            text: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The raw (decoded) bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The body as text, when it is printable UTF-8.
+    pub fn as_text(&self) -> Option<&str> {
+        if self.is_text() {
+            std::str::from_utf8(&self.bytes).ok()
+        } else {
+            None
+        }
+    }
+
+    /// True when serialised as text (false: base64).
+    pub fn is_text(&self) -> bool {
+        *self
+            .text
+            .get_or_init(|| printable(&self.bytes) && std::str::from_utf8(&self.bytes).is_ok())
+    }
+
+    /// `Some("base64")` when serialised as base64.
+    pub fn encoding(&self) -> Option<&'static str> {
+        if self.is_text() {
+            None
+        } else {
+            Some("base64")
+        }
+    }
+}
+
+/// No control characters other than tab, CR and LF. Written with non-short-circuit
+/// operators over fixed chunks so that it vectorises.
+fn printable(bytes: &[u8]) -> bool {
+    bytes.chunks(64).all(|chunk| {
+        let mut bad = false;
+        for &b in chunk {
+            bad |= (b < 0x20) & (b != b'\n') & (b != b'\r') & (b != b'\t') | (b == 0x7f);
+        }
+        !bad
+    })
+}
+
+impl Serialize for BodyData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.as_text() {
+            Some(t) => s.serialize_str(t),
+            None => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.bytes)),
+        }
+    }
+}
 
 /// One endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -56,7 +135,7 @@ pub enum Response {
 }
 
 /// An HTTP/1.x request as shown in an entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpRequest {
     /// Method as sent.
     pub method: String,
@@ -68,14 +147,10 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body size after de-chunking and content decoding.
     pub body_size: u64,
-    /// The body, as text when printable, else base64 (see `body_encoding`); cut at the limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// `base64` when `body` is base64.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_encoding: Option<&'static str>,
+    /// The body (serialised as text when printable, else base64 with
+    /// `"body_encoding": "base64"`); cut at the limit.
+    pub body: Option<BodyData>,
     /// True when `body` holds less than `body_size` bytes.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
 }
 
@@ -93,7 +168,7 @@ pub struct Interim {
 }
 
 /// An HTTP/1.x response as shown in an entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -106,17 +181,74 @@ pub struct HttpResponse {
     /// Body size after de-chunking and content decoding.
     pub body_size: u64,
     /// The body (see [`HttpRequest::body`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// `base64` when `body` is base64.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_encoding: Option<&'static str>,
+    pub body: Option<BodyData>,
     /// True when `body` holds less than `body_size` bytes.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
     /// Interim responses (`100 Continue`, ...) that came before this one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interim: Vec<Interim>,
+}
+
+/// What the JSON of a request or response looks like (`body_encoding` is derived
+/// from the body at serialisation time).
+#[derive(Serialize)]
+struct HttpView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    version: &'a str,
+    headers: &'a [(String, String)],
+    body_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a BodyData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    body_truncated: bool,
+    #[serde(skip_serializing_if = "<[Interim]>::is_empty")]
+    interim: &'a [Interim],
+}
+
+impl Serialize for HttpRequest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        HttpView {
+            method: Some(&self.method),
+            path: Some(&self.path),
+            status: None,
+            reason: None,
+            version: &self.version,
+            headers: &self.headers,
+            body_size: self.body_size,
+            body: self.body.as_ref(),
+            body_encoding: self.body.as_ref().and_then(BodyData::encoding),
+            body_truncated: self.body_truncated,
+            interim: &[],
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for HttpResponse {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        HttpView {
+            method: None,
+            path: None,
+            status: Some(self.status),
+            reason: Some(&self.reason),
+            version: &self.version,
+            headers: &self.headers,
+            body_size: self.body_size,
+            body: self.body.as_ref(),
+            body_encoding: self.body.as_ref().and_then(BodyData::encoding),
+            body_truncated: self.body_truncated,
+            interim: &self.interim,
+        }
+        .serialize(s)
+    }
 }
 
 /// One dissected exchange (or lone message) — the unit every consumer sees.

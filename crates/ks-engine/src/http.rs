@@ -4,9 +4,8 @@
 //! connection (pipelining included); interim `1xx` responses attach to the
 //! final response that follows them.
 
-use crate::entry::{EntryError, HttpRequest, HttpResponse, Interim, Request, Response};
+use crate::entry::{BodyData, EntryError, HttpRequest, HttpResponse, Interim, Request, Response};
 use crate::stream::FrameMark;
-use base64::Engine as _;
 use ks_proto_http::{Body, Http1Parser, Message};
 use std::collections::VecDeque;
 
@@ -106,35 +105,27 @@ impl HttpSession {
     }
 }
 
-/// Text when the body is printable UTF-8, else base64; cut at `max` bytes.
-fn render_body(body: &Body, max: usize) -> (Option<String>, Option<&'static str>, bool) {
-    if body.data.is_empty() {
-        return (None, None, body.size > 0);
+/// The body an entry shows: the parser's kept bytes (moved, not copied), cut at
+/// `max` without splitting a UTF-8 sequence; plus its encoding and whether it is cut.
+fn render_body(body: &mut Body, max: usize) -> (Option<BodyData>, bool) {
+    let mut data = std::mem::take(&mut body.data);
+    if data.is_empty() {
+        return (None, body.size > 0);
     }
-    let mut data = &body.data[..body.data.len().min(max)];
+    if data.len() > max {
+        let mut cut = max;
+        // Back up over UTF-8 continuation bytes so text stays text.
+        while cut > 0 && cut > max.saturating_sub(3) && (data[cut] & 0xc0) == 0x80 {
+            cut -= 1;
+        }
+        if (data[cut] & 0xc0) != 0x80 {
+            data.truncate(cut);
+        } else {
+            data.truncate(max);
+        }
+    }
     let cut = (data.len() as u64) < body.size;
-    // Don't split a UTF-8 sequence at the cut.
-    let text = match std::str::from_utf8(data) {
-        Ok(s) => Some(s),
-        Err(e) if e.error_len().is_none() && cut => {
-            data = &data[..e.valid_up_to()];
-            std::str::from_utf8(data).ok()
-        }
-        Err(_) => None,
-    };
-    match text {
-        Some(s)
-            if s.chars()
-                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) =>
-        {
-            (Some(s.to_string()), None, cut)
-        }
-        _ => (
-            Some(base64::engine::general_purpose::STANDARD.encode(data)),
-            Some("base64"),
-            cut,
-        ),
-    }
+    (Some(BodyData::new(data)), cut)
 }
 
 /// The parts of an entry the HTTP side fills.
@@ -171,14 +162,14 @@ pub(crate) fn build(
     let mut gap = false;
     let request = req.map(|f| {
         frames.request = Some([f.first.frame, f.last.frame]);
-        let r = f.msg;
+        let mut r = f.msg;
         incomplete |= !r.complete;
         gap |= r.body.gap;
         summary.push_str(&r.method);
         summary.push(' ');
         summary.push_str(&r.target);
         version.clone_from(&r.version);
-        let (body, body_encoding, body_truncated) = render_body(&r.body, max_body);
+        let (body, body_truncated) = render_body(&mut r.body, max_body);
         Request::Http(HttpRequest {
             method: r.method,
             path: r.target,
@@ -186,13 +177,12 @@ pub(crate) fn build(
             headers: r.headers,
             body_size: r.body.size,
             body,
-            body_encoding,
             body_truncated,
         })
     });
     let response = resp.map(|f| {
         frames.response = Some([f.first.frame, f.last.frame]);
-        let r = f.msg;
+        let mut r = f.msg;
         incomplete |= !r.complete;
         gap |= r.body.gap;
         if !summary.is_empty() {
@@ -204,7 +194,7 @@ pub(crate) fn build(
             summary.push_str(&r.reason);
             version.clone_from(&r.version);
         }
-        let (body, body_encoding, body_truncated) = render_body(&r.body, max_body);
+        let (body, body_truncated) = render_body(&mut r.body, max_body);
         Response::Http(HttpResponse {
             status: r.status,
             reason: r.reason,
@@ -212,7 +202,6 @@ pub(crate) fn build(
             headers: r.headers,
             body_size: r.body.size,
             body,
-            body_encoding,
             body_truncated,
             interim,
         })
@@ -264,17 +253,25 @@ mod tests {
 
     #[test]
     fn bodies_render_as_text_or_base64() {
+        let show = |data: &[u8], size: u64, max: usize| {
+            let (b, cut) = render_body(&mut body(data, size), max);
+            let enc = b.as_ref().and_then(BodyData::encoding);
+            (b.map(|b| serde_json::to_string(&b).unwrap()), enc, cut)
+        };
         assert_eq!(
-            render_body(&body(b"hello\n", 6), 100),
-            (Some("hello\n".into()), None, false)
+            show(b"hello\n", 6, 100),
+            (Some("\"hello\\n\"".into()), None, false)
         );
-        let (b, enc, cut) = render_body(&body(&[0x1f, 0x8b, 0, 1], 4), 100);
         assert_eq!(
-            (b.as_deref(), enc, cut),
-            (Some("H4sAAQ=="), Some("base64"), false)
+            show(&[0x1f, 0x8b, 0, 1], 4, 100),
+            (Some("\"H4sAAQ==\"".into()), Some("base64"), false)
         );
         // Cut inside a multi-byte character: the text stops before it.
-        let (b, enc, cut) = render_body(&body("aé".as_bytes(), 3), 2);
-        assert_eq!((b.as_deref(), enc, cut), (Some("a"), None, true));
+        assert_eq!(
+            show("aé".as_bytes(), 3, 2),
+            (Some("\"a\"".into()), None, true)
+        );
+        // Kept bytes shorter than the body: truncated.
+        assert_eq!(show(b"abc", 10, 100), (Some("\"abc\"".into()), None, true));
     }
 }

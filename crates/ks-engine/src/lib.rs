@@ -31,8 +31,8 @@ mod stream;
 
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Transport};
 pub use entry::{
-    rfc3339_us, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest, HttpResponse,
-    Interim, Output, Request, Response,
+    rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest,
+    HttpResponse, Interim, Output, Request, Response,
 };
 pub use stats::Stats;
 

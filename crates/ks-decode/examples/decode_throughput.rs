@@ -1,5 +1,5 @@
 //! Rough per-packet cost of `decode_link` + `decode_transport`:
-//! `cargo run --release -p ks-decode --example throughput`.
+//! `cargo run --release -p ks-decode --example decode_throughput`.
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! Rough per-segment speed: `cargo run --release -p ks-reassembly --example throughput`.
+//! Rough per-segment speed: `cargo run --release -p ks-reassembly --example reassembly_throughput`.
 use std::time::Instant;
 
 use ks_reassembly::{
