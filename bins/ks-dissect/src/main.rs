@@ -135,7 +135,7 @@ fn main() -> ExitCode {
         if progress {
             eprint!("\r\x1b[K");
         }
-        merge(&mut total, &dissector.engine().stats());
+        total.merge(&dissector.engine().stats());
     }
     out.end();
     if out.w.flush().is_err() {
@@ -241,25 +241,6 @@ fn endpoint(e: &ks_engine::Endpoint) -> String {
     match e.ip {
         std::net::IpAddr::V4(ip) => format!("{ip}:{}", e.port),
         std::net::IpAddr::V6(ip) => format!("[{ip}]:{}", e.port),
-    }
-}
-
-fn merge(t: &mut Stats, s: &Stats) {
-    t.packets += s.packets;
-    t.bytes += s.bytes;
-    t.tcp_flows += s.tcp_flows;
-    t.udp_flows += s.udp_flows;
-    t.decode_errors += s.decode_errors;
-    t.parse_errors += s.parse_errors;
-    t.unsupported_link += s.unsupported_link;
-    t.flows_evicted += s.flows_evicted;
-    t.tcp.gaps += s.tcp.gaps;
-    t.tcp.gap_bytes += s.tcp.gap_bytes;
-    for (k, v) in &s.entries {
-        *t.entries.entry(k).or_default() += v;
-    }
-    for (k, v) in &s.entry_errors {
-        *t.entry_errors.entry(k.clone()).or_default() += v;
     }
 }
 

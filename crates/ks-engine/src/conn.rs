@@ -78,7 +78,7 @@ impl Conn {
     }
 
     fn dir_of(&self, side: Side) -> Direction {
-        if Some(side) == self.client || (self.client.is_none() && side == Side::A) {
+        if side == side_for(self.client, Direction::ToServer) {
             Direction::ToServer
         } else {
             Direction::ToClient
@@ -86,11 +86,7 @@ impl Conn {
     }
 
     fn side_of(&self, dir: Direction) -> Side {
-        let client = self.client.unwrap_or(Side::A);
-        match dir {
-            Direction::ToServer => client,
-            Direction::ToClient => client.other(),
-        }
+        side_for(self.client, dir)
     }
 
     /// Take one reassembled stream event.
@@ -334,10 +330,7 @@ impl Conn {
         entries: &mut u64,
     ) {
         for dir in [Direction::ToServer, Direction::ToClient] {
-            let side = match (client.unwrap_or(Side::A), dir) {
-                (c, Direction::ToServer) => c,
-                (c, Direction::ToClient) => c.other(),
-            };
+            let side = side_for(client, dir);
             let d = &mut dirs[side.index()];
             if !d.ended && session.parser.handoff().is_none() {
                 session.parser.end(dir, &mut session.scratch);
@@ -376,6 +369,15 @@ impl Conn {
             protocol: proto,
             gaps: c.gaps,
         }));
+    }
+}
+
+/// The side sending `dir`; until the client is known, side A is taken as the client.
+fn side_for(client: Option<Side>, dir: Direction) -> Side {
+    let client = client.unwrap_or(Side::A);
+    match dir {
+        Direction::ToServer => client,
+        Direction::ToClient => client.other(),
     }
 }
 

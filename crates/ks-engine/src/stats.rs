@@ -66,6 +66,41 @@ impl Stats {
         self.decode_errors + self.parse_errors
     }
 
+    /// Add another run's counters (e.g. several files dissected one after the other).
+    pub fn merge(&mut self, o: &Stats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.unsupported_link += o.unsupported_link;
+        self.non_ip += o.non_ip;
+        self.decode_errors += o.decode_errors;
+        self.snaplen_cut += o.snaplen_cut;
+        self.other_transport += o.other_transport;
+        self.tcp_flows += o.tcp_flows;
+        self.udp_flows += o.udp_flows;
+        self.flows_evicted += o.flows_evicted;
+        self.flows_timed_out += o.flows_timed_out;
+        self.parse_errors += o.parse_errors;
+        self.stream_buffer_capped += o.stream_buffer_capped;
+        self.pending_capped += o.pending_capped;
+        self.handoffs += o.handoffs;
+        for (k, v) in &o.entries {
+            *self.entries.entry(k).or_default() += v;
+        }
+        for (k, v) in &o.entry_errors {
+            *self.entry_errors.entry(k.clone()).or_default() += v;
+        }
+        self.tcp.add(&o.tcp);
+        add_http(&mut self.http, &o.http);
+        let (d, e) = (&mut self.defrag, &o.defrag);
+        d.fragments += e.fragments;
+        d.reassembled += e.reassembled;
+        d.timed_out += e.timed_out;
+        d.evicted_over_cap += e.evicted_over_cap;
+        d.overlaps += e.overlaps;
+        d.too_large += e.too_large;
+        d.truncated_fragments += e.truncated_fragments;
+    }
+
     /// A flat, serialisable view (for `--format json` summaries and tests).
     pub fn to_map(&self) -> BTreeMap<String, serde_json::Value> {
         let mut m = BTreeMap::new();
