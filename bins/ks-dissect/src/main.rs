@@ -49,6 +49,9 @@ struct Args {
     /// No summary on stderr at the end.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Count only: dissect everything but print no entries (the summary still goes to stderr).
+    #[arg(long)]
+    count: bool,
 }
 
 fn main() -> ExitCode {
@@ -106,12 +109,12 @@ fn main() -> ExitCode {
         while let Some(item) = dissector.next() {
             match item {
                 Ok(Output::Entry(e)) => {
-                    if keep.is_empty() || keep.contains(&e.protocol) {
+                    if !args.count && (keep.is_empty() || keep.contains(&e.protocol)) {
                         out.entry(&e);
                     }
                 }
                 Ok(Output::Flow(f)) => {
-                    if args.flows {
+                    if args.flows && !args.count {
                         out.flow(&f);
                     }
                 }

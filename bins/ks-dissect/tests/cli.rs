@@ -215,3 +215,13 @@ fn decode_as_and_flow_records() {
     ]);
     assert_eq!(jsonl(&out), plain);
 }
+
+#[test]
+fn count_mode_prints_only_the_summary() {
+    let out = run(&["--count", "--format", "json", &bro_org()]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let full = jsonl(&run(&["--format", "jsonl", &bro_org()])).len();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{full} entries")), "{err}");
+}
