@@ -82,7 +82,8 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = Printer {
         w: BufWriter::with_capacity(1 << 16, stdout.lock()),
-        format: args.format,
+        // Count mode prints nothing on stdout, not even an empty JSON array.
+        format: if args.count { Format::Table } else { args.format },
         first: true,
     };
     let started = Instant::now();
