@@ -3,10 +3,13 @@
 
 use clap::{Parser, ValueEnum};
 use ks_capture::{FileSource, PacketSource};
-use ks_engine::{DecodeAs, Dissector, EngineConfig, Entry, FlowRecord, Output, Stats};
+use ks_engine::{
+    dissect_parallel, DecodeAs, Dissector, EngineConfig, Entry, FlowRecord, Output, Stats,
+};
 use ks_proto::Protocol;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,6 +55,12 @@ struct Args {
     /// Count only: dissect everything but print no entries (the summary still goes to stderr).
     #[arg(long)]
     count: bool,
+    /// Worker threads (default: all cores). Flows are spread over workers by their
+    /// 5-tuple; the output is the same, in the same order, whatever the number.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 fn main() -> ExitCode {
@@ -74,16 +83,24 @@ fn main() -> ExitCode {
             }
         }
     }
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         decode_as: args.decode_as.clone(),
         flow_key_vlan: args.flow_key_vlan,
         ..EngineConfig::default()
     };
+    args.limits.apply(&mut cfg);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let stdout = io::stdout();
     let mut out = Printer {
         w: BufWriter::with_capacity(1 << 16, stdout.lock()),
         // Count mode prints nothing on stdout, not even an empty JSON array.
-        format: if args.count { Format::Table } else { args.format },
+        format: if args.count {
+            Format::Table
+        } else {
+            args.format
+        },
         first: true,
     };
     let started = Instant::now();
@@ -92,54 +109,66 @@ fn main() -> ExitCode {
     let progress = !args.no_progress && io::stderr().is_terminal();
     out.begin();
     for file in &files {
-        let source = if file == "-" {
-            FileSource::from_reader(Box::new(io::stdin()), "<stdin>")
-        } else {
-            FileSource::open(file)
-        };
-        let source = match source {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("ks-dissect: {e}");
-                failed = true;
-                continue;
+        let mut bar = Progress::new(progress, file);
+        let show = |out: &mut Printer<_>, o: Output| match o {
+            Output::Entry(e) => {
+                if !args.count && (keep.is_empty() || keep.contains(&e.protocol)) {
+                    out.entry(&e);
+                }
+            }
+            Output::Flow(f) => {
+                if args.flows && !args.count {
+                    out.flow(&f);
+                }
             }
         };
-        let mut dissector = Dissector::new(source, cfg.clone());
-        let mut last_progress = Instant::now();
-        while let Some(item) = dissector.next() {
-            match item {
-                Ok(Output::Entry(e)) => {
-                    if !args.count && (keep.is_empty() || keep.contains(&e.protocol)) {
-                        out.entry(&e);
-                    }
-                }
-                Ok(Output::Flow(f)) => {
-                    if args.flows && !args.count {
-                        out.flow(&f);
-                    }
-                }
+        let (stats, error) = if threads > 1 && file != "-" {
+            // Each worker opens the file itself; an unreadable file fails in all of them alike.
+            let position = AtomicU64::new(0);
+            bar.size = std::fs::metadata(file).ok().map(|m| m.len());
+            dissect_parallel(
+                || FileSource::open(file),
+                &cfg,
+                threads,
+                Some(&position),
+                &mut |o| {
+                    show(&mut out, o);
+                    bar.tick(position.load(Ordering::Relaxed));
+                },
+            )
+        } else {
+            let source = if file == "-" {
+                FileSource::from_reader(Box::new(io::stdin()), "<stdin>")
+            } else {
+                FileSource::open(file)
+            };
+            let source = match source {
+                Ok(s) => s,
                 Err(e) => {
-                    let _ = out.w.flush();
                     eprintln!("ks-dissect: {e}");
                     failed = true;
+                    continue;
                 }
-            }
-            if progress && last_progress.elapsed() > Duration::from_millis(250) {
-                last_progress = Instant::now();
-                let src = dissector.source();
-                if let Some(size) = src.size_hint().filter(|s| *s > 0) {
-                    eprint!(
-                        "\r{file}: {:5.1}% ",
-                        src.position() as f64 * 100.0 / size as f64
-                    );
+            };
+            bar.size = source.size_hint();
+            let mut dissector = Dissector::new(source, cfg.clone());
+            let mut error = None;
+            while let Some(item) = dissector.next() {
+                match item {
+                    Ok(o) => show(&mut out, o),
+                    Err(e) => error = Some(e),
                 }
+                bar.tick(dissector.source().position());
             }
+            (dissector.engine().stats(), error)
+        };
+        bar.clear();
+        if let Some(e) = error {
+            let _ = out.w.flush();
+            eprintln!("ks-dissect: {e}");
+            failed = true;
         }
-        if progress {
-            eprint!("\r\x1b[K");
-        }
-        total.merge(&dissector.engine().stats());
+        total.merge(&stats);
     }
     out.end();
     if out.w.flush().is_err() {
@@ -153,6 +182,141 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Every cap of the engine, with its default (see docs/architecture.md, "Bounded memory").
+/// Sizes take suffixes: 64KiB, 1MiB, 1GiB (or plain bytes).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Limits")]
+struct Limits {
+    /// Flows kept at once; past it the least recently active flow is finished early.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().max_flows)]
+    max_flows: usize,
+    /// Seconds of capture time after which an idle flow is finished.
+    #[arg(long, value_name = "SECS", default_value_t = EngineConfig::default().flow_idle_ns / 1_000_000_000)]
+    flow_idle: u64,
+    /// Out-of-order TCP bytes buffered per direction of a flow.
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().tcp.max_ooo_bytes as u64)]
+    max_ooo_bytes: u64,
+    /// Out-of-order TCP segments buffered per direction of a flow.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().tcp.max_ooo_segments)]
+    max_ooo_segments: usize,
+    /// Out-of-order TCP bytes buffered over all flows.
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().reassembly_budget as u64)]
+    reassembly_budget: u64,
+    /// Unparsed bytes kept per direction while a parser waits for a whole message head.
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().max_stream_buffer as u64)]
+    max_stream_buffer: u64,
+    /// Requests waiting for their response per flow.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().max_pending_requests)]
+    max_pending: usize,
+    /// HTTP requests a parser tracks for pipelining.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().http.max_pipeline)]
+    max_pipeline: usize,
+    /// Bytes of an HTTP head (request/status line and headers).
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().http.max_header_bytes as u64)]
+    max_header_bytes: u64,
+    /// Headers per HTTP message.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().http.max_headers)]
+    max_headers: usize,
+    /// Body bytes kept per message (decoded).
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().http.max_body_kept as u64)]
+    max_body: u64,
+    /// Decompressed bytes per body before decoding stops (decompression bombs).
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().http.max_decoded_bytes)]
+    max_decoded: u64,
+    /// IP datagrams being reassembled from fragments at once.
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().defrag.max_datagrams)]
+    max_fragment_datagrams: usize,
+    /// Bytes buffered for IP fragment reassembly.
+    #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().defrag.max_bytes as u64)]
+    max_fragment_bytes: u64,
+    /// Seconds an incomplete fragmented datagram is kept.
+    #[arg(long, value_name = "SECS", default_value_t = EngineConfig::default().defrag.timeout_ns / 1_000_000_000)]
+    fragment_timeout: u64,
+}
+
+impl Limits {
+    fn apply(&self, c: &mut EngineConfig) {
+        let us = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        c.max_flows = self.max_flows.max(1);
+        c.flow_idle_ns = self.flow_idle.saturating_mul(1_000_000_000);
+        c.tcp.max_ooo_bytes = us(self.max_ooo_bytes);
+        c.tcp.max_ooo_segments = self.max_ooo_segments;
+        c.reassembly_budget = us(self.reassembly_budget);
+        c.max_stream_buffer = us(self.max_stream_buffer);
+        c.max_pending_requests = self.max_pending.max(1);
+        c.http.max_pipeline = self.max_pipeline;
+        c.http.max_header_bytes = us(self.max_header_bytes);
+        c.http.max_headers = self.max_headers;
+        c.http.max_body_kept = us(self.max_body);
+        c.max_body_shown = us(self.max_body);
+        c.http.max_decoded_bytes = self.max_decoded;
+        c.defrag.max_datagrams = self.max_fragment_datagrams;
+        c.defrag.max_bytes = us(self.max_fragment_bytes);
+        c.defrag.timeout_ns = self.fragment_timeout.saturating_mul(1_000_000_000);
+    }
+}
+
+/// `64KiB`, `1MiB`, `2GiB`, `1GB`, `1500` → bytes.
+fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("bad size {s:?} (e.g. 65536, 64KiB, 1MiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return Err(format!("bad size unit in {s:?} (use KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} too large"))
+}
+
+/// A progress line on stderr (only when it is a terminal).
+struct Progress<'a> {
+    on: bool,
+    file: &'a str,
+    size: Option<u64>,
+    last: Instant,
+}
+
+impl<'a> Progress<'a> {
+    fn new(on: bool, file: &'a str) -> Self {
+        Progress {
+            on,
+            file,
+            size: None,
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, position: u64) {
+        if !self.on || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        if let Some(size) = self.size.filter(|s| *s > 0) {
+            eprint!(
+                "\r{}: {:5.1}% ",
+                self.file,
+                position as f64 * 100.0 / size as f64
+            );
+        }
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
     }
 }
 
@@ -249,6 +413,41 @@ fn endpoint(e: &ks_engine::Endpoint) -> String {
 }
 
 fn summary(s: &Stats, wall: Duration) {
+    let caps: Vec<String> = [
+        ("flows evicted (--max-flows)", s.flows_evicted),
+        ("flows timed out (--flow-idle)", s.flows_timed_out),
+        (
+            "out-of-order cap (--max-ooo-bytes/--max-ooo-segments)",
+            s.tcp.ooo_cap_hits,
+        ),
+        (
+            "reassembly budget (--reassembly-budget)",
+            s.tcp.budget_cap_hits,
+        ),
+        (
+            "stream buffer (--max-stream-buffer)",
+            s.stream_buffer_capped,
+        ),
+        ("pending requests (--max-pending)", s.pending_capped),
+        ("pipeline (--max-pipeline)", s.http.pipeline_capped),
+        (
+            "heads (--max-header-bytes/--max-headers)",
+            s.http.headers_capped,
+        ),
+        ("decompression (--max-decoded)", s.http.decompress_capped),
+        (
+            "fragment buffers (--max-fragment-*)",
+            s.defrag.evicted_over_cap + s.defrag.too_large,
+        ),
+        (
+            "fragments timed out (--fragment-timeout)",
+            s.defrag.timed_out,
+        ),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{k}: {n}"))
+    .collect();
     let per_proto: Vec<String> = s.entries.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let errs: Vec<String> = s
         .entry_errors
@@ -273,4 +472,7 @@ fn summary(s: &Stats, wall: Duration) {
         errs.join(" "),
         wall.as_secs_f64()
     );
+    if !caps.is_empty() {
+        eprintln!("ks-dissect: limits reached: {}", caps.join(", "));
+    }
 }

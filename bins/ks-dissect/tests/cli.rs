@@ -225,3 +225,56 @@ fn count_mode_prints_only_the_summary() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{full} entries")), "{err}");
 }
+
+#[test]
+fn threads_do_not_change_the_output() {
+    let one = run(&["--format", "jsonl", "--flows", "--threads", "1", &bro_org()]);
+    let two = run(&["--format", "jsonl", "--flows", "--threads", "2", &bro_org()]);
+    assert!(one.status.success() && two.status.success());
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn limits_are_settings_and_say_when_they_bite() {
+    let help = String::from_utf8_lossy(&run(&["--help"]).stdout).to_string();
+    for flag in [
+        "--max-flows",
+        "--max-ooo-bytes",
+        "--reassembly-budget",
+        "--max-body",
+        "--max-decoded",
+        "--max-headers",
+        "--max-pipeline",
+        "--max-fragment-bytes",
+    ] {
+        assert!(help.contains(flag), "--help lists {flag}");
+    }
+    let out = run(&[
+        "--count",
+        "--max-flows",
+        "3",
+        "--flow-idle",
+        "1",
+        &bro_org(),
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("limits reached: flows evicted (--max-flows)"),
+        "{err}"
+    );
+    // Without caps biting, no such line.
+    let out = run(&["--count", &bro_org()]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("limits reached"));
+    // Sizes take units; nonsense is a usage error.
+    assert!(run(&["--count", "--max-body", "1KiB", &bro_org()])
+        .status
+        .success());
+    assert_eq!(
+        run(&["--count", "--max-body", "lots", &bro_org()])
+            .status
+            .code(),
+        Some(2)
+    );
+}

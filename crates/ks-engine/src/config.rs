@@ -38,6 +38,18 @@ pub struct EngineConfig {
     /// Tell flows on different VLANs apart even when their 5-tuples are equal
     /// (default false, like tshark 4.0 whose conversations ignore VLAN ids).
     pub flow_key_vlan: bool,
+    /// Dissect only the flows of this shard (multi-threaded runs; see
+    /// [`crate::dissect_parallel`]). `None`: all flows.
+    pub shard: Option<Shard>,
+}
+
+/// One of `count` workers; a flow belongs to the worker its key hashes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This worker, `0..count`.
+    pub index: u32,
+    /// Number of workers.
+    pub count: u32,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +67,7 @@ impl Default for EngineConfig {
             max_body_shown: 64 << 10,
             decode_as: Vec::new(),
             flow_key_vlan: false,
+            shard: None,
         }
     }
 }

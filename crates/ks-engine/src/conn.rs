@@ -42,7 +42,9 @@ pub(crate) struct FlowCounts {
 pub(crate) struct Ctx<'a> {
     pub cfg: &'a EngineConfig,
     pub stats: &'a mut Stats,
-    pub out: &'a mut VecDeque<Output>,
+    pub out: &'a mut VecDeque<(u64, Output)>,
+    /// Order key of what this call emits.
+    pub seq: u64,
     pub frame: u64,
     pub ts_ns: u64,
     pub stream: u64,
@@ -353,22 +355,25 @@ impl Conn {
             _ => ctx.transport,
         };
         let c = &self.counts;
-        ctx.out.push_back(Output::Flow(FlowRecord {
-            transport: ctx.transport,
-            stream: ctx.stream,
-            a: ctx.a.into(),
-            b: ctx.b.into(),
-            frames: c.frames,
-            bytes_a_to_b: c.bytes[0],
-            bytes_b_to_a: c.bytes[1],
-            first_frame: c.first_frame,
-            last_frame: c.last_frame,
-            syn: c.syn,
-            fin: c.fin,
-            rst: c.rst,
-            protocol: proto,
-            gaps: c.gaps,
-        }));
+        ctx.out.push_back((
+            ctx.seq,
+            Output::Flow(FlowRecord {
+                transport: ctx.transport,
+                stream: ctx.stream,
+                a: ctx.a.into(),
+                b: ctx.b.into(),
+                frames: c.frames,
+                bytes_a_to_b: c.bytes[0],
+                bytes_b_to_a: c.bytes[1],
+                first_frame: c.first_frame,
+                last_frame: c.last_frame,
+                syn: c.syn,
+                fin: c.fin,
+                rst: c.rst,
+                protocol: proto,
+                gaps: c.gaps,
+            }),
+        ));
     }
 }
 
@@ -446,21 +451,24 @@ fn emit_http(ctx: &mut Ctx<'_>, client: Option<Side>, entries: &mut u64, p: http
     if let Some(e) = &parts.error {
         *ctx.stats.entry_errors.entry(e.kind.clone()).or_default() += 1;
     }
-    ctx.out.push_back(Output::Entry(Box::new(Entry {
-        id: format!("{}-{}", ctx.stream, n),
-        protocol: "http",
-        version: parts.version,
-        transport: ctx.transport,
-        stream: ctx.stream,
-        src: src.into(),
-        dst: dst.into(),
-        timestamp: crate::entry::rfc3339_us(parts.first.ts_ns),
-        ts_ns: parts.first.ts_ns,
-        elapsed_us: parts.elapsed_us,
-        frames: parts.frames,
-        request: parts.request,
-        response: parts.response,
-        summary: parts.summary,
-        error: parts.error,
-    })));
+    ctx.out.push_back((
+        ctx.seq,
+        Output::Entry(Box::new(Entry {
+            id: format!("{}-{}", ctx.stream, n),
+            protocol: "http",
+            version: parts.version,
+            transport: ctx.transport,
+            stream: ctx.stream,
+            src: src.into(),
+            dst: dst.into(),
+            timestamp: crate::entry::rfc3339_us(parts.first.ts_ns),
+            ts_ns: parts.first.ts_ns,
+            elapsed_us: parts.elapsed_us,
+            frames: parts.frames,
+            request: parts.request,
+            response: parts.response,
+            summary: parts.summary,
+            error: parts.error,
+        })),
+    ));
 }

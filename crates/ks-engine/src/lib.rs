@@ -26,14 +26,16 @@ mod config;
 mod conn;
 mod entry;
 mod http;
+mod parallel;
 mod stats;
 mod stream;
 
-pub use config::{DecodeAs, DecodeAsError, EngineConfig, Transport};
+pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
 pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest,
     HttpResponse, Interim, Output, Request, Response,
 };
+pub use parallel::dissect_parallel;
 pub use stats::Stats;
 
 use conn::{Conn, Ctx};
@@ -49,10 +51,25 @@ use std::net::{IpAddr, SocketAddr};
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 
-/// Per-flow state: the TCP reassembler (for TCP) and the application side.
+/// Per-flow state: the TCP reassembler (for TCP flows this engine owns) and the
+/// application side.
 struct FlowState {
     tcp: Option<TcpConnection>,
     conn: Conn,
+    /// TCP handshake facts, kept for every TCP flow — owned or not — so that all
+    /// shards of a multi-threaded run recognise port reuse and number streams alike.
+    facts: TcpFacts,
+    /// This engine dissects the flow (always, unless sharded).
+    owned: bool,
+    /// Global creation order (deterministic across shards).
+    created: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct TcpFacts {
+    isn: [Option<u32>; 2],
+    fin: [bool; 2],
+    rst: bool,
 }
 
 /// The engine. Feed it packets in capture order with [`Engine::process`], take
@@ -65,9 +82,18 @@ pub struct Engine {
     budget: Budget,
     tcp_counters: TcpCounters,
     stats: Stats,
-    out: VecDeque<Output>,
+    /// Outputs with their order key (see [`Engine::seq`]).
+    out: VecDeque<(u64, Output)>,
     /// Capture clock of the last idle-flow sweep.
     last_sweep_ns: u64,
+    /// Order key: goes up at every packet and every flow that finishes. It is the
+    /// same in every shard (they all see every packet and every flow's lifecycle),
+    /// so outputs of shards merge back into exactly the single-threaded order.
+    seq: u64,
+    /// Flows created so far.
+    created: u64,
+    /// Count packet-level statistics (only one shard does).
+    primary: bool,
 }
 
 impl Engine {
@@ -84,7 +110,22 @@ impl Engine {
             stats: Stats::default(),
             out: VecDeque::new(),
             last_sweep_ns: 0,
+            seq: 0,
+            created: 0,
+            primary: cfg.shard.is_none_or(|s| s.index == 0),
             cfg,
+        }
+    }
+
+    fn owns(&self, key: &FlowKey) -> bool {
+        match self.cfg.shard {
+            None => true,
+            Some(sh) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                key.hash(&mut h);
+                h.finish() % u64::from(sh.count.max(1)) == u64::from(sh.index)
+            }
         }
     }
 
@@ -92,7 +133,9 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
         s.tcp = self.tcp_counters;
-        s.defrag = self.defrag.counters();
+        if self.primary {
+            s.defrag = self.defrag.counters();
+        }
         s
     }
 
@@ -108,32 +151,46 @@ impl Engine {
 
     /// Next finished entry or flow record, if any.
     pub fn next_output(&mut self) -> Option<Output> {
+        self.out.pop_front().map(|(_, o)| o)
+    }
+
+    /// Next output with its order key (keys never decrease).
+    pub(crate) fn next_keyed_output(&mut self) -> Option<(u64, Output)> {
         self.out.pop_front()
+    }
+
+    /// Current order key: outputs produced from now on have a larger one.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
     }
 
     /// Dissect one packet.
     pub fn process(&mut self, pkt: &Packet<'_>) {
-        self.stats.packets += 1;
-        self.stats.bytes += pkt.data.len() as u64;
-        if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
-            self.stats.snaplen_cut += 1;
+        self.seq += 1;
+        if self.primary {
+            self.stats.packets += 1;
+            self.stats.bytes += pkt.data.len() as u64;
+            if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
+                self.stats.snaplen_cut += 1;
+            }
         }
+        let primary = self.primary;
         if pkt.ts_ns >= self.last_sweep_ns.saturating_add(1_000_000_000) {
             self.sweep(pkt.ts_ns);
         }
         let link = match decode_link(pkt.link_type, pkt.data) {
             Ok(l) => l,
             Err(DecodeError::UnsupportedLinkType(_)) => {
-                self.stats.unsupported_link += 1;
+                self.stats.unsupported_link += u64::from(primary);
                 return;
             }
             Err(_) => {
-                self.stats.decode_errors += 1;
+                self.stats.decode_errors += u64::from(primary);
                 return;
             }
         };
         let Network::Ip(ip) = link.net else {
-            self.stats.non_ip += 1;
+            self.stats.non_ip += u64::from(primary);
             return;
         };
         let vlan = if self.cfg.flow_key_vlan && link.vlans.depth > 0 {
@@ -189,12 +246,14 @@ impl Engine {
                     return;
                 };
                 if let Some(flow) = self.flows.get_mut(id) {
-                    let side = flow.side_of(s);
-                    count(&mut flow.value.conn, side, pkt.frame, u.payload_len);
+                    if flow.value.owned {
+                        let side = flow.side_of(s);
+                        count(&mut flow.value.conn, side, pkt.frame, u.payload_len);
+                    }
                 }
             }
-            Ok(_) => self.stats.other_transport += 1,
-            Err(_) => self.stats.decode_errors += 1,
+            Ok(_) => self.stats.other_transport += u64::from(self.primary),
+            Err(_) => self.stats.decode_errors += u64::from(self.primary),
         }
     }
 
@@ -224,13 +283,21 @@ impl Engine {
         };
         let side = flow.side_of(s);
         let (stream, a, b) = (flow.stream, flow.a, flow.b);
-        let FlowState { tcp, conn } = &mut flow.value;
-        count(conn, side, pkt.frame, seg.payload_len);
+        let FlowState {
+            tcp, conn, facts, ..
+        } = &mut flow.value;
         let f = seg.flags;
+        if f.syn() && facts.isn[side.index()].is_none() {
+            facts.isn[side.index()] = Some(seg.seq);
+        }
+        facts.fin[side.index()] |= f.fin();
+        facts.rst |= f.rst();
+        // Flows of other shards: only the facts above are kept.
+        let Some(tcp) = tcp else { return };
+        count(conn, side, pkt.frame, seg.payload_len);
         conn.counts.syn += u64::from(f.syn());
         conn.counts.fin += u64::from(f.fin());
         conn.counts.rst += u64::from(f.rst());
-        let Some(tcp) = tcp else { return };
         if conn.client.is_none() {
             conn.client = tcp.client_side().or(if f.syn() && !f.ack() {
                 Some(side)
@@ -251,6 +318,7 @@ impl Engine {
             cfg: &self.cfg,
             stats: &mut self.stats,
             out: &mut self.out,
+            seq: self.seq,
             frame: pkt.frame,
             ts_ns: pkt.ts_ns,
             stream,
@@ -288,9 +356,18 @@ impl Engine {
                     };
                     t == proto && (r.port == s.port() || r.port == d.port())
                 });
+                let owned = self.owns(&key);
+                let mut conn = Conn::new(forced.map(|r| r.protocol));
+                if !owned {
+                    conn.app = conn::App::Opaque(Protocol::Tcp);
+                }
+                self.created += 1;
                 let mut value = Some(FlowState {
-                    tcp: (proto == TCP).then(TcpConnection::new),
-                    conn: Conn::new(forced.map(|r| r.protocol)),
+                    tcp: (proto == TCP && owned).then(TcpConnection::new),
+                    conn,
+                    facts: TcpFacts::default(),
+                    owned,
+                    created: self.created,
                 });
                 let mut id = None;
                 for _ in 0..2 {
@@ -304,16 +381,17 @@ impl Engine {
                             value = Some(v);
                             // Table full: finish the least recently active flow to make room.
                             if let Some(old) = self.flows.oldest() {
-                                self.stats.flows_evicted += 1;
+                                let mine = self.flows.get(old).is_some_and(|f| f.value.owned);
+                                self.stats.flows_evicted += u64::from(mine);
                                 self.end_flow(old, pkt);
                             }
                         }
                     }
                 }
                 let id = id?;
-                if proto == TCP {
+                if owned && proto == TCP {
                     self.stats.tcp_flows += 1;
-                } else {
+                } else if owned {
                     self.stats.udp_flows += 1;
                 }
                 if let Some(f) = self.flows.get_mut(id) {
@@ -333,7 +411,9 @@ impl Engine {
         let mut idle = Vec::new();
         self.flows
             .expire(now_ns, self.cfg.flow_idle_ns, |f| idle.push(f));
-        self.stats.flows_timed_out += idle.len() as u64;
+        // In creation order, so that every shard finishes them in the same order.
+        idle.sort_by_key(|f| f.value.created);
+        self.stats.flows_timed_out += idle.iter().filter(|f| f.value.owned).count() as u64;
         for f in idle {
             self.finish_flow(f, None);
         }
@@ -346,15 +426,25 @@ impl Engine {
     }
 
     fn finish_flow(&mut self, flow: Flow<FlowState>, pkt: Option<&Packet<'_>>) {
+        self.seq += 1;
         let Flow {
+            key,
             stream,
             a,
             b,
             value,
             ..
         } = flow;
-        let FlowState { tcp, mut conn } = value;
-        let transport = if tcp.is_some() { "tcp" } else { "udp" };
+        let FlowState {
+            tcp,
+            mut conn,
+            owned,
+            ..
+        } = value;
+        if !owned {
+            return;
+        }
+        let transport = if key.transport() == TCP { "tcp" } else { "udp" };
         let (frame, ts_ns) = match pkt {
             Some(p) => (p.frame, p.ts_ns),
             None => (conn.counts.last_frame, flow.last_ts_ns),
@@ -363,6 +453,7 @@ impl Engine {
             cfg: &self.cfg,
             stats: &mut self.stats,
             out: &mut self.out,
+            seq: self.seq,
             frame,
             ts_ns,
             stream,
@@ -398,16 +489,16 @@ fn count(conn: &mut Conn, side: Side, frame: u64, payload_len: u32) {
     c.last_frame = frame;
 }
 
-/// A SYN from `src` with a new ISN on a connection that is over (or whose first
-/// SYN from that side had another ISN) starts a new connection.
+/// A SYN from `src` with a new ISN on a connection that is over (FIN or RST seen)
+/// starts a new connection, as tshark numbers streams.
 fn reused(f: &Flow<FlowState>, src: SocketAddr, seq: u32) -> bool {
-    let Some(tcp) = &f.value.tcp else {
+    if f.key.transport() != TCP {
         return false;
-    };
-    let side = f.side_of(src);
-    match tcp.isn(side) {
-        Some(isn) => isn != seq && (tcp.is_closed() || f.value.conn.counts.fin > 0),
-        None => tcp.is_closed(),
+    }
+    let facts = &f.value.facts;
+    match facts.isn[f.side_of(src).index()] {
+        Some(isn) => isn != seq && (facts.rst || facts.fin[0] || facts.fin[1]),
+        None => facts.rst || (facts.fin[0] && facts.fin[1]),
     }
 }
 
