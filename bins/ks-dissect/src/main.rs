@@ -4,7 +4,7 @@
 use clap::{Parser, ValueEnum};
 use ks_capture::{FileSource, PacketSource};
 use ks_engine::{
-    dissect_parallel, DecodeAs, Dissector, EngineConfig, Entry, FlowRecord, Output, Stats,
+    dissect_parallel_map, DecodeAs, Dissector, EngineConfig, Entry, FlowRecord, Output, Stats,
 };
 use ks_proto::Protocol;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -103,6 +103,12 @@ fn main() -> ExitCode {
         },
         first: true,
     };
+    let render = Render {
+        format: args.format,
+        keep: &keep,
+        flows: args.flows,
+        count: args.count,
+    };
     let started = Instant::now();
     let mut failed = false;
     let mut total = Stats::default();
@@ -110,29 +116,20 @@ fn main() -> ExitCode {
     out.begin();
     for file in &files {
         let mut bar = Progress::new(progress, file);
-        let show = |out: &mut Printer<_>, o: Output| match o {
-            Output::Entry(e) => {
-                if !args.count && (keep.is_empty() || keep.contains(&e.protocol)) {
-                    out.entry(&e);
-                }
-            }
-            Output::Flow(f) => {
-                if args.flows && !args.count {
-                    out.flow(&f);
-                }
-            }
-        };
         let (stats, error) = if threads > 1 && file != "-" {
             // Each worker opens the file itself; an unreadable file fails in all of them alike.
             let position = AtomicU64::new(0);
             bar.size = std::fs::metadata(file).ok().map(|m| m.len());
-            dissect_parallel(
+            dissect_parallel_map(
                 || FileSource::open(file),
                 &cfg,
                 threads,
                 Some(&position),
-                &mut |o| {
-                    show(&mut out, o);
+                &|o| render.render(&o),
+                &mut |text: Option<Vec<u8>>| {
+                    if let Some(t) = text {
+                        out.write(&t);
+                    }
                     bar.tick(position.load(Ordering::Relaxed));
                 },
             )
@@ -155,7 +152,11 @@ fn main() -> ExitCode {
             let mut error = None;
             while let Some(item) = dissector.next() {
                 match item {
-                    Ok(o) => show(&mut out, o),
+                    Ok(o) => {
+                        if let Some(t) = render.render(&o) {
+                            out.write(&t);
+                        }
+                    }
                     Err(e) => error = Some(e),
                 }
                 bar.tick(dissector.source().position());
@@ -320,6 +321,98 @@ impl<'a> Progress<'a> {
     }
 }
 
+/// Turns outputs into the bytes printed for them (runs in the workers when
+/// there are several, so formatting uses every core too).
+struct Render<'a> {
+    format: Format,
+    keep: &'a [&'static str],
+    flows: bool,
+    count: bool,
+}
+
+impl Render<'_> {
+    /// The text for one output (with its newline; JSON array separators are the
+    /// printer's), or `None` when it is not shown.
+    fn render(&self, o: &Output) -> Option<Vec<u8>> {
+        if self.count {
+            return None;
+        }
+        let mut b = Vec::with_capacity(256);
+        match o {
+            Output::Entry(e) => {
+                if !self.keep.is_empty() && !self.keep.contains(&e.protocol) {
+                    return None;
+                }
+                if self.format == Format::Table {
+                    table_entry(&mut b, e);
+                } else {
+                    serde_json::to_writer(&mut b, e).ok()?;
+                }
+            }
+            Output::Flow(f) => {
+                if !self.flows {
+                    return None;
+                }
+                if self.format == Format::Table {
+                    table_flow(&mut b, f);
+                } else {
+                    #[derive(serde::Serialize)]
+                    struct Wrapped<'a> {
+                        flow: &'a FlowRecord,
+                    }
+                    serde_json::to_writer(&mut b, &Wrapped { flow: f }).ok()?;
+                }
+            }
+        }
+        if self.format != Format::Table {
+            b.push(b'\n');
+        }
+        Some(b)
+    }
+}
+
+fn table_entry(w: &mut Vec<u8>, e: &Entry) {
+    let elapsed = e
+        .elapsed_us
+        .map(|us| format!("{:.1}ms", us as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into());
+    let err = e
+        .error
+        .as_ref()
+        .map(|x| format!("  [{}]", x.kind))
+        .unwrap_or_default();
+    let time = e.timestamp.get(11..26).unwrap_or(&e.timestamp);
+    let _ = writeln!(
+        w,
+        "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}",
+        e.id,
+        time,
+        endpoint(&e.src),
+        endpoint(&e.dst),
+        e.protocol.to_uppercase(),
+        e.summary,
+        elapsed,
+        err
+    );
+}
+
+fn table_flow(w: &mut Vec<u8>, f: &FlowRecord) {
+    let _ = writeln!(
+        w,
+        "flow {} {} {} <-> {} frames={} bytes={}/{} proto={} gaps={}",
+        f.transport,
+        f.stream,
+        endpoint(&f.a),
+        endpoint(&f.b),
+        f.frames,
+        f.bytes_a_to_b,
+        f.bytes_b_to_a,
+        f.protocol,
+        f.gaps
+    );
+}
+
+/// Writes rendered outputs to stdout, adding JSON array punctuation.
 struct Printer<W: Write> {
     w: W,
     format: Format,
@@ -339,69 +432,14 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    fn json(&mut self, v: &impl serde::Serialize) {
-        match self.format {
-            Format::Json => {
-                let _ = self.w.write_all(if self.first { b"\n" } else { b",\n" });
-                let _ = serde_json::to_writer(&mut self.w, v);
-            }
-            _ => {
-                let _ = serde_json::to_writer(&mut self.w, v);
-                let _ = self.w.write_all(b"\n");
-            }
+    fn write(&mut self, bytes: &[u8]) {
+        if self.format == Format::Json {
+            let _ = self.w.write_all(if self.first { b"\n" } else { b",\n" });
+            let _ = self.w.write_all(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+        } else {
+            let _ = self.w.write_all(bytes);
         }
         self.first = false;
-    }
-
-    fn entry(&mut self, e: &Entry) {
-        if self.format != Format::Table {
-            return self.json(e);
-        }
-        let elapsed = e
-            .elapsed_us
-            .map(|us| format!("{:.1}ms", us as f64 / 1000.0))
-            .unwrap_or_else(|| "-".into());
-        let err = e
-            .error
-            .as_ref()
-            .map(|x| format!("  [{}]", x.kind))
-            .unwrap_or_default();
-        let time = e.timestamp.get(11..26).unwrap_or(&e.timestamp);
-        let _ = writeln!(
-            self.w,
-            "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}",
-            e.id,
-            time,
-            endpoint(&e.src),
-            endpoint(&e.dst),
-            e.protocol.to_uppercase(),
-            e.summary,
-            elapsed,
-            err
-        );
-    }
-
-    fn flow(&mut self, f: &FlowRecord) {
-        if self.format != Format::Table {
-            #[derive(serde::Serialize)]
-            struct Wrapped<'a> {
-                flow: &'a FlowRecord,
-            }
-            return self.json(&Wrapped { flow: f });
-        }
-        let _ = writeln!(
-            self.w,
-            "flow {} {} {} <-> {} frames={} bytes={}/{} proto={} gaps={}",
-            f.transport,
-            f.stream,
-            endpoint(&f.a),
-            endpoint(&f.b),
-            f.frames,
-            f.bytes_a_to_b,
-            f.bytes_b_to_a,
-            f.protocol,
-            f.gaps
-        );
     }
 }
 

@@ -35,7 +35,7 @@ pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest,
     HttpResponse, Interim, Output, Request, Response,
 };
-pub use parallel::dissect_parallel;
+pub use parallel::{dissect_parallel, dissect_parallel_map};
 pub use stats::Stats;
 
 use conn::{Conn, Ctx};

@@ -18,26 +18,28 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 
-/// Outputs a worker sends at once, and how often (in packets) it reports progress.
-const BATCH: usize = 256;
+/// Outputs a worker sends at once (and at most 8 batches wait per worker, which
+/// bounds memory), and how often (in packets) it reports progress.
+const BATCH: usize = 64;
+const QUEUED_BATCHES: usize = 8;
 const WATERMARK_EVERY: u64 = 4096;
 
-enum Msg {
+enum Msg<T> {
     /// Outputs (keys ascending) and the worker's key after them: its later outputs
     /// have larger keys.
-    Batch(Vec<(u64, Output)>, u64),
+    Batch(Vec<(u64, T)>, u64),
     /// The worker is done.
-    Done(Vec<(u64, Output)>, Box<Stats>, Option<CaptureError>),
+    Done(Vec<(u64, T)>, Box<Stats>, Option<CaptureError>),
 }
 
-struct Worker {
-    rx: Receiver<Msg>,
-    queue: VecDeque<(u64, Output)>,
+struct Worker<T> {
+    rx: Receiver<Msg<T>>,
+    queue: VecDeque<(u64, T)>,
     watermark: u64,
     done: bool,
 }
 
-impl Worker {
+impl<T> Worker<T> {
     /// Wait for the next message; false when the worker is gone.
     fn pull(&mut self, stats: &mut Stats, error: &mut Option<CaptureError>) -> bool {
         match self.rx.recv() {
@@ -75,13 +77,32 @@ where
     S: PacketSource,
     F: Fn() -> Result<S, CaptureError> + Sync,
 {
+    dissect_parallel_map(open, cfg, threads, progress, &|o| o, sink)
+}
+
+/// Like [`dissect_parallel`], but each output is first turned into a `T` by `map`
+/// *in the worker* — e.g. serialised to JSON, so that formatting runs on every
+/// core too — and `sink` gets the `T`s in order.
+pub fn dissect_parallel_map<S, F, T>(
+    open: F,
+    cfg: &EngineConfig,
+    threads: usize,
+    progress: Option<&AtomicU64>,
+    map: &(dyn Fn(Output) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> (Stats, Option<CaptureError>)
+where
+    S: PacketSource,
+    F: Fn() -> Result<S, CaptureError> + Sync,
+    T: Send,
+{
     let threads = threads.clamp(1, 256);
     let mut stats = Stats::default();
     let mut error = None;
     std::thread::scope(|scope| {
         let mut workers = Vec::with_capacity(threads);
         for index in 0..threads {
-            let (tx, rx) = sync_channel::<Msg>(16);
+            let (tx, rx) = sync_channel::<Msg<T>>(QUEUED_BATCHES);
             let mut cfg = cfg.clone();
             cfg.shard = Some(Shard {
                 index: index as u32,
@@ -106,8 +127,8 @@ where
                         Err(e) => break Some(e),
                     }
                     packets += 1;
-                    while let Some(o) = engine.next_keyed_output() {
-                        batch.push(o);
+                    while let Some((k, o)) = engine.next_keyed_output() {
+                        batch.push((k, map(o)));
                     }
                     if batch.len() >= BATCH || packets % WATERMARK_EVERY == 0 {
                         if index == 0 {
@@ -122,8 +143,8 @@ where
                     }
                 };
                 engine.finish();
-                while let Some(o) = engine.next_keyed_output() {
-                    batch.push(o);
+                while let Some((k, o)) = engine.next_keyed_output() {
+                    batch.push((k, map(o)));
                 }
                 let _ = tx.send(Msg::Done(batch, Box::new(engine.stats()), err));
             });
@@ -142,11 +163,11 @@ where
 /// K-way merge by order key. An output is released only when no other worker
 /// can still produce a smaller key: each has a queued output with a larger key,
 /// has reported a watermark at or past it, or is done.
-fn merge(
-    workers: &mut [Worker],
+fn merge<T>(
+    workers: &mut [Worker<T>],
     stats: &mut Stats,
     error: &mut Option<CaptureError>,
-    sink: &mut dyn FnMut(Output),
+    sink: &mut dyn FnMut(T),
 ) {
     loop {
         let best = workers
