@@ -223,6 +223,7 @@ impl Conn {
                 d.buf = buf;
                 d.buf.drain(..used);
                 d.base += used as u64;
+                d.release();
             }
         }
         d.fresh = 0;

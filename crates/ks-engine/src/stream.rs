@@ -18,6 +18,9 @@ pub(crate) struct FrameMark {
 /// are merged away (no message can start inside bytes already consumed).
 const MAX_MARKS: usize = 64;
 
+/// Buffer capacity a direction keeps when empty.
+const KEEP_CAPACITY: usize = 16 << 10;
+
 /// One direction of a connection as the engine drives it.
 #[derive(Debug, Default)]
 pub(crate) struct DirStream {
@@ -80,7 +83,16 @@ impl DirStream {
         self.buf.clear();
         self.needed = 0;
         self.fresh = 0;
+        self.release();
         n
+    }
+
+    /// Give back a large buffer once it is empty, so that a flow that once held a
+    /// big message head does not keep that memory for the rest of its life.
+    pub fn release(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
+            self.buf = Vec::new();
+        }
     }
 }
 
@@ -103,6 +115,19 @@ mod tests {
         d.prune(260);
         assert_eq!(d.frame_of(260).unwrap().frame, 9);
         assert_eq!(d.marks.len(), 1);
+    }
+
+    #[test]
+    fn empty_buffers_give_their_memory_back() {
+        let mut d = DirStream::default();
+        d.buf.extend_from_slice(&[0; 1 << 20]);
+        d.buf.clear();
+        d.release();
+        assert_eq!(d.buf.capacity(), 0);
+        d.buf.extend_from_slice(&[0; 100]);
+        d.buf.clear();
+        d.release();
+        assert!(d.buf.capacity() >= 100, "small buffers are kept for reuse");
     }
 
     #[test]
