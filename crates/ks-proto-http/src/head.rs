@@ -246,6 +246,25 @@ pub(crate) fn is_lenient_request_line(data: &[u8]) -> bool {
         && line.iter().filter(|&&b| b == b' ').count() <= 2
 }
 
+/// Could `data`, which holds no complete first line yet, still become a
+/// [`is_lenient_request_line`]? Then the parser waits for the line's end instead
+/// of calling the bytes garbage, so the result never depends on where the
+/// stream happened to be cut.
+pub(crate) fn may_become_lenient_request_line(data: &[u8]) -> bool {
+    if data.len() >= PROBE_WINDOW || memchr::memchr(b'\n', data).is_some() {
+        return false;
+    }
+    let line = data.strip_suffix(b"\r").unwrap_or(data);
+    let tok = line.iter().take_while(|&&b| is_method_byte(b)).count();
+    if tok == line.len() {
+        return tok <= 20;
+    }
+    (3..=20).contains(&tok)
+        && line[tok] == b' '
+        && line.iter().all(|&b| (0x20..0x7f).contains(&b))
+        && line.iter().filter(|&&b| b == b' ').count() <= 2
+}
+
 /// The fallback for [`is_lenient_request_line`] heads: the line split on spaces
 /// into method, target and version (missing parts empty, as tshark shows them),
 /// headers parsed as usual.

@@ -500,6 +500,14 @@ impl Http1Parser {
             Direction::ToClient => classify_status_line(rest),
         };
         let lenient = dir == Direction::ToServer && head::is_lenient_request_line(rest);
+        if first == Verdict::NotMine
+            && !lenient
+            && dir == Direction::ToServer
+            && head::may_become_lenient_request_line(rest)
+        {
+            // Not a strict request line, but the line is not over yet.
+            return Step::Wait(1);
+        }
         if first == Verdict::NotMine && !lenient {
             let (kind, what) = match dir {
                 Direction::ToServer => ("bad-request-line", "request line"),

@@ -205,7 +205,9 @@ pub trait StreamParser {
     /// plausible message start. (Progress made before the bad bytes in the same
     /// call is returned as `Ok` first; the next call returns the `Err`.)
     /// Whenever unconsumed bytes remain, `needed` is at least 1, so a caller
-    /// honouring it never spins.
+    /// honouring it never spins — except right before an error: a call that
+    /// made progress and then met bad bytes returns `Ok` with `needed: 0`, and
+    /// the next call (which the caller makes after any progress) returns the `Err`.
     fn parse(
         &mut self,
         dir: Direction,
