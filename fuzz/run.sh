@@ -34,7 +34,7 @@ esac
 
 if ! command -v cargo-fuzz >/dev/null; then
     echo "== installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
+    cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
 echo "== seeding fuzz/corpus from testdata/pcap"
