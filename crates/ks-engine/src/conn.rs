@@ -23,6 +23,9 @@ pub(crate) enum App {
     Http(Box<HttpSession>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
+    /// Both directions closed and everything emitted; the flow only counts
+    /// late packets until it leaves the table. Holds the protocol's name.
+    Done(&'static str),
 }
 
 /// Per-flow counters for the flow record.
@@ -96,7 +99,11 @@ impl Conn {
         match ev {
             StreamEvent::Data { side, offset, data } => self.on_data(ctx, side, offset, data),
             StreamEvent::Gap { side, offset, len } => self.on_gap(ctx, side, offset, len),
-            StreamEvent::Fin { side } | StreamEvent::Rst { side } => self.on_end(ctx, side),
+            StreamEvent::Fin { side } => self.on_end(ctx, side),
+            StreamEvent::Rst { side } => {
+                self.on_end(ctx, side);
+                self.on_end(ctx, side.other());
+            }
         }
     }
 
@@ -105,9 +112,12 @@ impl Conn {
             return;
         }
         let d = &mut self.dirs[side.index()];
-        d.mark(offset, ctx.frame, ctx.ts_ns);
         match self.app {
-            App::Opaque(_) => {}
+            App::Opaque(_) | App::Done(_) => return,
+            _ => d.mark(offset, ctx.frame, ctx.ts_ns),
+        }
+        match self.app {
+            App::Opaque(_) | App::Done(_) => {}
             App::Probing => {
                 if d.buf.is_empty() {
                     d.base = offset;
@@ -149,9 +159,8 @@ impl Conn {
             _ => http_port,
         };
         if !sure {
-            for d in &mut self.dirs {
-                d.drop_buffered();
-            }
+            // Nothing more is parsed on this flow: free its buffers and marks.
+            self.dirs = Default::default();
             self.app = App::Opaque(Protocol::Tcp);
             return;
         }
@@ -303,7 +312,7 @@ impl Conn {
                 d.buf.clear();
                 d.base = offset + len;
             }
-            App::Opaque(_) => {}
+            App::Opaque(_) | App::Done(_) => {}
         }
     }
 
@@ -322,6 +331,20 @@ impl Conn {
             session.parser.end(dir, &mut session.scratch);
             Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, true);
             d.ended = true;
+            if self.dirs.iter().all(|d| d.ended) {
+                self.close_app(ctx);
+            }
+        }
+    }
+
+    /// Both directions are over: emit what is left now (not when the flow leaves
+    /// the table, possibly minutes later) and free the parser and buffers, so a
+    /// closed flow costs only its table slot until then.
+    fn close_app(&mut self, ctx: &mut Ctx<'_>) {
+        if let App::Http(session) = &mut self.app {
+            Self::finish_http(session, &mut self.dirs, ctx, self.client, &mut self.entries);
+            self.app = App::Done("http");
+            self.dirs = Default::default();
         }
     }
 
@@ -352,6 +375,7 @@ impl Conn {
                 Self::finish_http(session, &mut self.dirs, ctx, self.client, &mut self.entries);
                 "http"
             }
+            App::Done(p) => p,
             App::Opaque(p) if *p != Protocol::Tcp => p.name(),
             _ => ctx.transport,
         };
