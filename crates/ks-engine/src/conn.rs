@@ -337,6 +337,11 @@ impl Conn {
         }
     }
 
+    /// The application side is over (both directions closed, all emitted).
+    pub fn is_done(&self) -> bool {
+        matches!(self.app, App::Done(_))
+    }
+
     /// Both directions are over: emit what is left now (not when the flow leaves
     /// the table, possibly minutes later) and free the parser and buffers, so a
     /// closed flow costs only its table slot until then.

@@ -54,7 +54,8 @@ const UDP: u8 = 17;
 /// Per-flow state: the TCP reassembler (for TCP flows this engine owns) and the
 /// application side.
 struct FlowState {
-    tcp: Option<TcpConnection>,
+    /// Boxed so that a closed flow, whose reassembler is dropped, stays small.
+    tcp: Option<Box<TcpConnection>>,
     conn: Conn,
     /// TCP handshake facts, kept for every TCP flow — owned or not — so that all
     /// shards of a multi-threaded run recognise port reuse and number streams alike.
@@ -284,7 +285,11 @@ impl Engine {
         let side = flow.side_of(s);
         let (stream, a, b) = (flow.stream, flow.a, flow.b);
         let FlowState {
-            tcp, conn, facts, ..
+            tcp: tcp_slot,
+            conn,
+            facts,
+            owned,
+            ..
         } = &mut flow.value;
         let f = seg.flags;
         if f.syn() && facts.isn[side.index()].is_none() {
@@ -293,11 +298,15 @@ impl Engine {
         facts.fin[side.index()] |= f.fin();
         facts.rst |= f.rst();
         // Flows of other shards: only the facts above are kept.
-        let Some(tcp) = tcp else { return };
+        if !*owned {
+            return;
+        }
         count(conn, side, pkt.frame, seg.payload_len);
         conn.counts.syn += u64::from(f.syn());
         conn.counts.fin += u64::from(f.fin());
         conn.counts.rst += u64::from(f.rst());
+        // A closed connection whose data is all out needs no reassembler any more.
+        let Some(tcp) = tcp_slot else { return };
         if conn.client.is_none() {
             conn.client = tcp.client_side().or(if f.syn() && !f.ack() {
                 Some(side)
@@ -334,6 +343,9 @@ impl Engine {
             &mut self.tcp_counters,
             &mut |ev| conn.on_event(&mut ctx, ev),
         );
+        if conn.is_done() && tcp.buffered_bytes() == 0 {
+            *tcp_slot = None;
+        }
     }
 
     /// Find or create the flow of a packet; touches it.
@@ -363,7 +375,7 @@ impl Engine {
                 }
                 self.created += 1;
                 let mut value = Some(FlowState {
-                    tcp: (proto == TCP && owned).then(TcpConnection::new),
+                    tcp: (proto == TCP && owned).then(|| Box::new(TcpConnection::new())),
                     conn,
                     facts: TcpFacts::default(),
                     owned,
