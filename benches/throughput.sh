@@ -146,7 +146,7 @@ THREADS=0
 NPROC=$(nproc)
 
 echo
-echo "# ks throughput, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# ks throughput"
 echo
 echo "- machine: $NPROC cores ($(lscpu 2>/dev/null | sed -nE 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem/{print $2}') GiB RAM, $(uname -sr)"
 echo "- ks-dissect $("$KS" --version | awk '{print $2}') ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')), $(rustc --version | cut -d' ' -f1-2), tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}')"
@@ -213,4 +213,6 @@ for f in "${FILES[@]}"; do
         }'
     done
 done
+echo
+echo "Measured on $(date -u +%Y-%m-%d), finished $(date -u +%H:%MZ)."
 [ -z "$NOTE" ] || printf '\n%s\n' "$NOTE"
