@@ -1,0 +1,2 @@
+//! GraphQL operations and results from HTTP and WebSocket payloads.
+#![forbid(unsafe_code)]
