@@ -252,6 +252,8 @@ impl Limits {
         c.http.max_header_bytes = us(self.max_header_bytes);
         c.http.max_headers = self.max_headers;
         c.http.max_body_kept = us(self.max_body);
+        c.http2.max_body_kept = us(self.max_body);
+        c.websocket.max_payload_kept = us(self.max_body);
         c.max_body_shown = us(self.max_body);
         c.http.max_decoded_bytes = self.max_decoded;
         c.defrag.max_datagrams = self.max_fragment_datagrams;

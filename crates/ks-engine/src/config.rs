@@ -16,6 +16,14 @@ pub struct EngineConfig {
     pub reassembly_budget: usize,
     /// HTTP/1 parser caps.
     pub http: HttpConfig,
+    /// HTTP/2 parser caps.
+    pub http2: ks_proto_http2::Http2Config,
+    /// WebSocket parser caps.
+    pub websocket: ks_proto_websocket::WsConfig,
+    /// gRPC message listing and schema-less decoding caps.
+    pub grpc: ks_proto_grpc::GrpcConfig,
+    /// GraphQL detection caps.
+    pub graphql: ks_proto_graphql::GraphqlConfig,
     /// IP fragment reassembly caps.
     pub defrag: DefragConfig,
     /// Flows kept at once (default 262 144); past it the least recently active flow is
@@ -58,6 +66,10 @@ impl Default for EngineConfig {
             tcp: TcpConfig::default(),
             reassembly_budget: 256 << 20,
             http: HttpConfig::default(),
+            http2: Default::default(),
+            websocket: Default::default(),
+            grpc: Default::default(),
+            graphql: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,
             flow_idle_ns: 600_000_000_000,

@@ -1,12 +1,17 @@
-//! One connection's application side: protocol detection, parser drive, pairing.
+//! One connection's application side: protocol detection, and the session
+//! (HTTP/1, HTTP/2, WebSocket) that dissects it.
 
 use crate::config::EngineConfig;
-use crate::entry::{Entry, FlowRecord, Output};
-use crate::http::{self, HttpSession};
+use crate::drive::{self, Io, Upgrade};
+use crate::entry::{FlowRecord, Output};
+use crate::h2::H2Session;
+use crate::http::HttpSession;
 use crate::stats::Stats;
-use crate::stream::{DirStream, FrameMark};
+use crate::stream::DirStream;
+use crate::ws::WsSession;
 use ks_proto::{Direction, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict};
 use ks_proto_http::Http1Parser;
+use ks_proto_http2::{Http2Parser, UpgradedRequest};
 use ks_reassembly::{Side, StreamEvent};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -15,12 +20,19 @@ use std::net::SocketAddr;
 /// handed to the HTTP parser, which resynchronises on the next message start.
 const HTTP_PORTS: [u16; 6] = [80, 8080, 8000, 8008, 8888, 3128];
 
+/// The HTTP/2 client preface.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// What the application side of a flow is.
 pub(crate) enum App {
     /// Not decided yet: bytes are buffered until a probe is sure.
     Probing,
     /// HTTP/1.
     Http(Box<HttpSession>),
+    /// HTTP/2 (prior knowledge, h2c upgrade, or picked up mid-connection).
+    Http2(Box<H2Session>),
+    /// WebSocket, after a `101`.
+    Ws(Box<WsSession>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -68,6 +80,29 @@ pub(crate) struct Conn {
     pub forced: Option<Protocol>,
     /// Entries emitted so far (the `n` of `<stream>-<n>`).
     pub entries: u64,
+    /// What the `101` of an HTTP/1 upgrade said, until the next protocol takes it.
+    upgrade: Option<Box<Upgrade>>,
+}
+
+/// Run `$body` with `$s` bound to the session (whatever its protocol) and `$io`
+/// to the connection's view; `None` when no session dissects the flow.
+macro_rules! with_session {
+    ($conn:expr, $ctx:expr, |$s:ident, $io:ident| $body:expr) => {{
+        let c = &mut *$conn;
+        let mut $io = Io {
+            ctx: $ctx,
+            dirs: &mut c.dirs,
+            client: c.client,
+            entries: &mut c.entries,
+            upgrade: &mut c.upgrade,
+        };
+        match &mut c.app {
+            App::Http($s) => Some($body),
+            App::Http2($s) => Some($body),
+            App::Ws($s) => Some($body),
+            _ => None,
+        }
+    }};
 }
 
 impl Conn {
@@ -79,6 +114,7 @@ impl Conn {
             counts: FlowCounts::default(),
             forced,
             entries: 0,
+            upgrade: None,
         }
     }
 
@@ -111,22 +147,22 @@ impl Conn {
         if data.is_empty() {
             return;
         }
-        let d = &mut self.dirs[side.index()];
         match self.app {
             App::Opaque(_) | App::Done(_) => return,
-            _ => d.mark(offset, ctx.frame, ctx.ts_ns),
+            _ => self.dirs[side.index()].mark(offset, ctx.frame, ctx.ts_ns),
         }
-        match self.app {
-            App::Opaque(_) | App::Done(_) => {}
-            App::Probing => {
-                if d.buf.is_empty() {
-                    d.base = offset;
-                }
-                d.buf.extend_from_slice(data);
-                self.decide(ctx, side);
+        if let App::Probing = self.app {
+            let d = &mut self.dirs[side.index()];
+            if d.buf.is_empty() {
+                d.base = offset;
             }
-            App::Http(_) => self.feed(ctx, side, Some(data)),
+            d.buf.extend_from_slice(data);
+            self.decide(ctx, side);
+            return;
         }
+        let dir = self.dir_of(side);
+        with_session!(self, ctx, |s, io| drive::feed(&mut **s, &mut io, dir, Some(data)));
+        self.after_feed(ctx);
     }
 
     /// Run the probes on what `side` sent so far and pick a parser when sure.
@@ -136,34 +172,52 @@ impl Conn {
             Side::B => (ctx.b, ctx.a),
         };
         let d = &self.dirs[side.index()];
-        let probe = match self.forced {
-            Some(Protocol::Http) => Probe {
-                verdict: Verdict::Certain,
-                sender: None,
-            },
+        let certain = Probe {
+            verdict: Verdict::Certain,
+            sender: None,
+        };
+        let (proto, probe) = match self.forced {
+            // gRPC is HTTP/2 and GraphQL HTTP, found by content once parsed.
+            Some(Protocol::Http | Protocol::Graphql) => (Protocol::Http, certain),
+            Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
             Some(p) => {
+                self.dirs = Default::default();
                 self.app = App::Opaque(p);
                 return;
             }
-            None => Http1Parser::probe(&ProbeInput {
-                data: &d.buf,
-                src_port: src.port(),
-                dst_port: dst.port(),
-            }),
+            None => {
+                let input = ProbeInput {
+                    data: &d.buf,
+                    src_port: src.port(),
+                    dst_port: dst.port(),
+                };
+                let h2 = Http2Parser::probe(&input);
+                let h1 = Http1Parser::probe(&input);
+                let n = d.buf.len().min(PREFACE.len());
+                let waiting = d.buf.len() < ctx.cfg.max_probe_bytes;
+                let http_port =
+                    HTTP_PORTS.contains(&src.port()) || HTTP_PORTS.contains(&dst.port());
+                if h2.verdict == Verdict::Certain {
+                    (Protocol::Http2, h2)
+                } else if d.buf[..n] == PREFACE[..n] && waiting {
+                    // `PRI * HTTP/2.0` also reads as an HTTP/1 request line: wait for the preface.
+                    return;
+                } else if h1.verdict == Verdict::Certain {
+                    (Protocol::Http, h1)
+                } else if (h1.verdict == Verdict::Unsure || h2.verdict == Verdict::Unsure) && waiting
+                {
+                    return;
+                } else if http_port {
+                    // Picked up mid-message on an HTTP port: let the parser resynchronise.
+                    (Protocol::Http, h1)
+                } else {
+                    // Nothing more is parsed on this flow: free its buffers and marks.
+                    self.dirs = Default::default();
+                    self.app = App::Opaque(Protocol::Tcp);
+                    return;
+                }
+            }
         };
-        let http_port = HTTP_PORTS.contains(&src.port()) || HTTP_PORTS.contains(&dst.port());
-        let sure = match probe.verdict {
-            Verdict::Certain => true,
-            Verdict::Unsure if d.buf.len() < ctx.cfg.max_probe_bytes => return,
-            // Picked up mid-message on an HTTP port: let the parser resynchronise.
-            _ => http_port,
-        };
-        if !sure {
-            // Nothing more is parsed on this flow: free its buffers and marks.
-            self.dirs = Default::default();
-            self.app = App::Opaque(Protocol::Tcp);
-            return;
-        }
         if self.client.is_none() {
             self.client = Some(match probe.sender {
                 Some(Role::Client) => side,
@@ -178,162 +232,126 @@ impl Conn {
                 }
             });
         }
-        let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
-        // Streams that began after a loss start at an offset > 0: tell the parser.
-        for dir in [Direction::ToServer, Direction::ToClient] {
-            let d = &self.dirs[self.side_of(dir).index()];
-            if d.base > 0 {
-                session.parser.gap(dir, d.base, &mut session.scratch);
+        let start = [
+            self.dirs[self.side_of(Direction::ToServer).index()].base,
+            self.dirs[self.side_of(Direction::ToClient).index()].base,
+        ];
+        if proto == Protocol::Http2 {
+            let parser = Http2Parser::new(ctx.cfg.http2.clone(), start);
+            self.app = App::Http2(Box::new(H2Session::new(parser)));
+        } else {
+            let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
+            // Streams that began after a loss start at an offset > 0: tell the parser.
+            for (dir, base) in [Direction::ToServer, Direction::ToClient].into_iter().zip(start) {
+                if base > 0 {
+                    session.parser.gap(dir, base, &mut session.scratch);
+                }
             }
+            session.scratch.clear();
+            self.app = App::Http(Box::new(session));
         }
-        session.scratch.clear();
-        self.app = App::Http(Box::new(session));
-        // Requests first, so that pairing sees them before their responses.
+        self.refeed(ctx);
+    }
+
+    /// Hand what is buffered in each direction to the (new) session, requests first
+    /// so that pairing sees them before their responses.
+    fn refeed(&mut self, ctx: &mut Ctx<'_>) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let s = self.side_of(dir);
-            if !self.dirs[s.index()].buf.is_empty() {
-                self.dirs[s.index()].fresh = self.dirs[s.index()].buf.len();
-                self.feed(ctx, s, None);
+            let d = &mut self.dirs[s.index()];
+            if !d.buf.is_empty() {
+                d.fresh = d.buf.len();
+                d.needed = 0;
+                with_session!(self, &mut *ctx, |s, io| drive::feed(&mut **s, &mut io, dir, None));
             }
         }
+        self.after_feed(ctx);
     }
 
-    /// Hand bytes (new `data`, or what is buffered) to the parser of `side`'s direction.
-    fn feed(&mut self, ctx: &mut Ctx<'_>, side: Side, data: Option<&[u8]>) {
-        let dir = self.dir_of(side);
-        let client = self.client;
-        let App::Http(session) = &mut self.app else {
+    /// After HTTP/1 parsing: a `101` or a CONNECT hands the connection over.
+    fn after_feed(&mut self, ctx: &mut Ctx<'_>) {
+        let App::Http(session) = &self.app else {
             return;
         };
-        let d = &mut self.dirs[side.index()];
-        if d.ended {
+        let Some(next) = session.parser.handoff() else {
             return;
+        };
+        ctx.stats.handoffs += 1;
+        // The switching response is paired already; what is pending ends here.
+        let App::Http(mut session) = std::mem::replace(&mut self.app, App::Opaque(next)) else {
+            return;
+        };
+        {
+            let mut io = Io {
+                ctx: &mut *ctx,
+                dirs: &mut self.dirs,
+                client: self.client,
+                entries: &mut self.entries,
+                upgrade: &mut self.upgrade,
+            };
+            drive::finish(&mut *session, &mut io);
         }
-        match data {
-            // The common case: nothing pending, parse straight from the capture buffer
-            // and keep only an unfinished message's rest.
-            Some(new) if d.buf.is_empty() && d.needed == 0 => {
-                let used = run_parser(session, d, ctx, dir, client, &mut self.entries, new);
-                d.base += used as u64;
-                if used < new.len() && session.parser.handoff().is_none() {
-                    d.buf.extend_from_slice(&new[used..]);
-                }
+        let upgrade = self.upgrade.take();
+        let start = [
+            self.dirs[self.side_of(Direction::ToServer).index()].base,
+            self.dirs[self.side_of(Direction::ToClient).index()].base,
+        ];
+        for d in &mut self.dirs {
+            d.needed = 0;
+            d.fresh = 0;
+        }
+        match next {
+            Protocol::WebSocket => {
+                self.app = App::Ws(Box::new(WsSession::new(ctx.cfg, upgrade.as_deref(), start)));
+            }
+            Protocol::Http2 => {
+                let parser = match upgrade {
+                    Some(u) => Http2Parser::upgraded(
+                        ctx.cfg.http2.clone(),
+                        start,
+                        UpgradedRequest {
+                            authority: u.request_header("host").map(str::to_string),
+                            method: u.method,
+                            path: u.path,
+                            headers: u.request_headers,
+                            start: u.request_start,
+                            end: u.request_end,
+                            body_size: u.request_body_size,
+                        },
+                    ),
+                    None => Http2Parser::new(ctx.cfg.http2.clone(), start),
+                };
+                self.app = App::Http2(Box::new(H2Session::new(parser)));
             }
             _ => {
-                if let Some(new) = data {
-                    d.buf.extend_from_slice(new);
-                    d.fresh += new.len();
-                    if d.fresh < d.needed {
-                        return;
-                    }
+                // A tunnel (CONNECT) or a protocol not dissected: nothing more to keep.
+                for d in &mut self.dirs {
+                    d.drop_buffered();
                 }
-                let buf = std::mem::take(&mut d.buf);
-                let used = run_parser(session, d, ctx, dir, client, &mut self.entries, &buf);
-                d.buf = buf;
-                d.buf.drain(..used);
-                d.base += used as u64;
-                d.release();
-            }
-        }
-        d.fresh = 0;
-        if let Some(p) = session.parser.handoff() {
-            ctx.stats.handoffs += 1;
-            for d in &mut self.dirs {
-                d.drop_buffered();
-            }
-            // The switching response is paired already; what is pending ends here.
-            let App::Http(mut session) = std::mem::replace(&mut self.app, App::Opaque(p)) else {
                 return;
-            };
-            Self::finish_http(&mut session, &mut self.dirs, ctx, client, &mut self.entries);
-            return;
+            }
         }
-        if d.buf.len() > ctx.cfg.max_stream_buffer {
-            ctx.stats.stream_buffer_capped += 1;
-            let lost = d.drop_buffered();
-            session.parser.gap(dir, lost, &mut session.scratch);
-            Self::deliver(session, d, ctx, dir, client, &mut self.entries, false);
-        }
-    }
-
-    /// Turn the messages the parser produced into entries.
-    fn deliver(
-        session: &mut HttpSession,
-        d: &mut DirStream,
-        ctx: &mut Ctx<'_>,
-        dir: Direction,
-        client: Option<Side>,
-        entries: &mut u64,
-        closing: bool,
-    ) {
-        let mut msgs = std::mem::take(&mut session.scratch);
-        for msg in msgs.drain(..) {
-            let start = msg.start();
-            let end = msg.end().max(start + 1);
-            let here = FrameMark {
-                offset: start,
-                frame: ctx.frame,
-                ts_ns: ctx.ts_ns,
-            };
-            let first = d.frame_of(start).unwrap_or(here);
-            // A message delimited by the close completes with the frame that closed it;
-            // one cut by the close ends with the last frame that carried its bytes.
-            let delimited_by_close = closing && msg_complete(&msg);
-            let last = if delimited_by_close {
-                here
-            } else {
-                d.frame_of(end - 1).unwrap_or(here)
-            };
-            let max_pending = ctx.cfg.max_pending_requests;
-            let mut capped = 0;
-            session.on_message(msg, first, last, max_pending, &mut capped, &mut |p| {
-                emit_http(ctx, client, entries, p)
-            });
-            ctx.stats.pending_capped += capped;
-        }
-        session.scratch = msgs;
-        d.prune(session.parser.low_water(dir));
+        self.refeed(ctx);
     }
 
     fn on_gap(&mut self, ctx: &mut Ctx<'_>, side: Side, offset: u64, len: u64) {
         self.counts.gaps += 1;
         let dir = self.dir_of(side);
-        match &mut self.app {
-            App::Http(session) => {
-                let d = &mut self.dirs[side.index()];
-                let lost = d.drop_buffered();
-                d.base = offset + len;
-                session.parser.gap(dir, lost + len, &mut session.scratch);
-                Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, false);
-            }
-            App::Probing => {
-                // Probe again from after the hole.
-                let d = &mut self.dirs[side.index()];
-                d.buf.clear();
-                d.base = offset + len;
-            }
-            App::Opaque(_) | App::Done(_) => {}
+        if let App::Probing = self.app {
+            // Probe again from after the hole.
+            let d = &mut self.dirs[side.index()];
+            d.buf.clear();
+            d.base = offset + len;
+            return;
         }
+        with_session!(self, ctx, |s, io| drive::gap(&mut **s, &mut io, dir, offset, len));
     }
 
     fn on_end(&mut self, ctx: &mut Ctx<'_>, side: Side) {
         let dir = self.dir_of(side);
-        if let App::Http(session) = &mut self.app {
-            let d = &mut self.dirs[side.index()];
-            if d.ended {
-                return;
-            }
-            // Whatever is buffered is all there will be.
-            if !d.buf.is_empty() {
-                let _ = session.parser.parse(dir, &d.buf, &mut session.scratch);
-                Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, false);
-            }
-            session.parser.end(dir, &mut session.scratch);
-            Self::deliver(session, d, ctx, dir, self.client, &mut self.entries, true);
-            d.ended = true;
-            if self.dirs.iter().all(|d| d.ended) {
-                self.close_app(ctx);
-            }
+        let all = with_session!(self, &mut *ctx, |s, io| drive::end(&mut **s, &mut io, dir));
+        if all == Some(true) {
+            self.close_app(ctx);
         }
     }
 
@@ -346,43 +364,34 @@ impl Conn {
     /// the table, possibly minutes later) and free the parser and buffers, so a
     /// closed flow costs only its table slot until then.
     fn close_app(&mut self, ctx: &mut Ctx<'_>) {
-        if let App::Http(session) = &mut self.app {
-            Self::finish_http(session, &mut self.dirs, ctx, self.client, &mut self.entries);
-            self.app = App::Done("http");
+        let name = self.finish_app(ctx);
+        if let Some(name) = name {
+            self.app = App::Done(name);
             self.dirs = Default::default();
         }
     }
 
-    fn finish_http(
-        session: &mut HttpSession,
-        dirs: &mut [DirStream; 2],
-        ctx: &mut Ctx<'_>,
-        client: Option<Side>,
-        entries: &mut u64,
-    ) {
-        for dir in [Direction::ToServer, Direction::ToClient] {
-            let side = side_for(client, dir);
-            let d = &mut dirs[side.index()];
-            if !d.ended && session.parser.handoff().is_none() {
-                session.parser.end(dir, &mut session.scratch);
-                d.ended = true;
-            }
-            Self::deliver(session, d, ctx, dir, client, entries, true);
-        }
-        session.drain_unanswered(&mut |p| emit_http(ctx, client, entries, p));
-        crate::stats::add_http(&mut ctx.stats.http, &session.parser.counters());
+    /// Flush the session, if any; returns its protocol's name.
+    fn finish_app(&mut self, ctx: &mut Ctx<'_>) -> Option<&'static str> {
+        let name = match self.app {
+            App::Http(_) => "http",
+            App::Http2(_) => "http2",
+            App::Ws(_) => "websocket",
+            _ => return None,
+        };
+        with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));
+        Some(name)
     }
 
     /// The flow is over: flush the parser, emit what is left, and the flow record.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
-        let proto = match &mut self.app {
-            App::Http(session) => {
-                Self::finish_http(session, &mut self.dirs, ctx, self.client, &mut self.entries);
-                "http"
-            }
-            App::Done(p) => p,
-            App::Opaque(p) if *p != Protocol::Tcp => p.name(),
-            _ => ctx.transport,
+        let proto = match self.finish_app(ctx) {
+            Some(p) => p,
+            None => match &self.app {
+                App::Done(p) => p,
+                App::Opaque(p) if *p != Protocol::Tcp => p.name(),
+                _ => ctx.transport,
+            },
         };
         let c = &self.counts;
         ctx.out.push_back((
@@ -408,97 +417,10 @@ impl Conn {
 }
 
 /// The side sending `dir`; until the client is known, side A is taken as the client.
-fn side_for(client: Option<Side>, dir: Direction) -> Side {
+pub(crate) fn side_for(client: Option<Side>, dir: Direction) -> Side {
     let client = client.unwrap_or(Side::A);
     match dir {
         Direction::ToServer => client,
         Direction::ToClient => client.other(),
     }
-}
-
-fn msg_complete(m: &ks_proto_http::Message) -> bool {
-    match m {
-        ks_proto_http::Message::Request(r) => r.complete,
-        ks_proto_http::Message::Response(r) => r.complete,
-    }
-}
-
-/// Call the parser until it stops making progress on `input`; returns bytes consumed.
-fn run_parser(
-    session: &mut HttpSession,
-    d: &mut DirStream,
-    ctx: &mut Ctx<'_>,
-    dir: Direction,
-    client: Option<Side>,
-    entries: &mut u64,
-    input: &[u8],
-) -> usize {
-    let mut pos = 0;
-    let mut errors_in_a_row = 0;
-    while pos < input.len() {
-        match session
-            .parser
-            .parse(dir, &input[pos..], &mut session.scratch)
-        {
-            Ok(p) => {
-                errors_in_a_row = 0;
-                d.needed = p.needed;
-                pos += p.consumed.min(input.len() - pos);
-                Conn::deliver(session, d, ctx, dir, client, entries, false);
-                if p.consumed == 0 {
-                    break;
-                }
-            }
-            Err(_) => {
-                // The parser is now resynchronising; calling again lets it skip ahead.
-                ctx.stats.parse_errors += 1;
-                errors_in_a_row += 1;
-                Conn::deliver(session, d, ctx, dir, client, entries, false);
-                if errors_in_a_row > 2 {
-                    break;
-                }
-            }
-        }
-        if session.parser.handoff().is_some() {
-            break;
-        }
-    }
-    pos
-}
-
-fn emit_http(ctx: &mut Ctx<'_>, client: Option<Side>, entries: &mut u64, p: http::Paired) {
-    let (req, resp, interim) = p;
-    let Some(parts) = http::build(req, resp, interim, ctx.cfg.max_body_shown) else {
-        return;
-    };
-    let (src, dst) = match client.unwrap_or(Side::A) {
-        Side::A => (ctx.a, ctx.b),
-        Side::B => (ctx.b, ctx.a),
-    };
-    let n = *entries;
-    *entries += 1;
-    *ctx.stats.entries.entry("http").or_default() += 1;
-    if let Some(e) = &parts.error {
-        *ctx.stats.entry_errors.entry(e.kind.clone()).or_default() += 1;
-    }
-    ctx.out.push_back((
-        ctx.seq,
-        Output::Entry(Box::new(Entry {
-            id: format!("{}-{}", ctx.stream, n),
-            protocol: "http",
-            version: parts.version,
-            transport: ctx.transport,
-            stream: ctx.stream,
-            src: src.into(),
-            dst: dst.into(),
-            timestamp: crate::entry::rfc3339_us(parts.first.ts_ns),
-            ts_ns: parts.first.ts_ns,
-            elapsed_us: parts.elapsed_us,
-            frames: parts.frames,
-            request: parts.request,
-            response: parts.response,
-            summary: parts.summary,
-            error: parts.error,
-        })),
-    ));
 }

@@ -118,31 +118,135 @@ pub struct EntryError {
     pub message: String,
 }
 
-/// Protocol-specific request.
+/// Protocol-specific request (or the one message of a one-way entry).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Request {
-    /// HTTP/1.x request.
+    /// HTTP/1.x or HTTP/2 request (gRPC and GraphQL ones included).
     Http(HttpRequest),
+    /// A WebSocket message (one-way: `src` sent it to `dst`).
+    WebSocket(WebSocketMessage),
 }
 
 /// Protocol-specific response.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Response {
-    /// HTTP/1.x response.
+    /// HTTP/1.x or HTTP/2 response.
     Http(HttpResponse),
 }
 
-/// An HTTP/1.x request as shown in an entry.
+/// The gRPC side of a request: the call, and the messages the client sent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GrpcRequest {
+    /// `pkg.Service` from the path `/pkg.Service/Method`.
+    pub service: String,
+    /// `Method` from the path.
+    pub method: String,
+    /// Length-prefixed messages of the request body.
+    #[serde(flatten)]
+    pub messages: ks_proto_grpc::Messages,
+}
+
+/// The gRPC side of a response: status and the messages the server sent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GrpcResponse {
+    /// `grpc-status` (from the trailers, or the headers of a trailers-only response).
+    pub status: Option<u32>,
+    /// Its name (`OK`, `NOT_FOUND`, ...).
+    pub status_name: Option<&'static str>,
+    /// `grpc-message`, percent-decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Length-prefixed messages of the response body.
+    #[serde(flatten)]
+    pub messages: ks_proto_grpc::Messages,
+}
+
+/// A WebSocket message (fragments joined; control frames are messages of their own).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSocketMessage {
+    /// `text`, `binary`, `close`, `ping`, `pong` (`continuation` or `reserved` only for broken streams).
+    pub opcode: &'static str,
+    /// False when the message was cut before its final fragment.
+    pub fin: bool,
+    /// Sent masked (client to server).
+    pub masked: bool,
+    /// Compressed with permessage-deflate.
+    pub compressed: bool,
+    /// Frames joined.
+    pub fragments: u32,
+    /// Payload bytes on the wire.
+    pub wire_size: u64,
+    /// Payload bytes after unmasking and inflating.
+    pub payload_size: u64,
+    /// The payload (text when printable UTF-8, else base64), cut at the shown limit.
+    pub payload: Option<BodyData>,
+    /// `payload` holds less than `payload_size` bytes.
+    pub payload_truncated: bool,
+    /// Close frames: status code.
+    pub close_code: Option<u16>,
+    /// Close frames: reason.
+    pub close_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WsView<'a> {
+    opcode: &'a str,
+    fin: bool,
+    masked: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    compressed: bool,
+    fragments: u32,
+    wire_size: u64,
+    payload_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a BodyData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    payload_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_reason: Option<&'a str>,
+}
+
+impl Serialize for WebSocketMessage {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WsView {
+            opcode: self.opcode,
+            fin: self.fin,
+            masked: self.masked,
+            compressed: self.compressed,
+            fragments: self.fragments,
+            wire_size: self.wire_size,
+            payload_size: self.payload_size,
+            payload: self.payload.as_ref(),
+            payload_encoding: self.payload.as_ref().and_then(BodyData::encoding),
+            payload_truncated: self.payload_truncated,
+            close_code: self.close_code,
+            close_reason: self.close_reason.as_deref(),
+        }
+        .serialize(s)
+    }
+}
+
+/// An HTTP/1.x or HTTP/2 request as shown in an entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpRequest {
-    /// Method as sent.
+    /// Method as sent (`:method` for HTTP/2).
     pub method: String,
-    /// Request-target as sent.
+    /// Request-target as sent (`:path` for HTTP/2).
     pub path: String,
-    /// `1.0` or `1.1`.
+    /// `1.0`, `1.1` or `2`.
     pub version: String,
+    /// HTTP/2 `:authority`.
+    pub authority: Option<String>,
+    /// HTTP/2 `:scheme`.
+    pub scheme: Option<String>,
     /// Headers in wire order, duplicates kept.
     pub headers: Vec<(String, String)>,
     /// Body size after de-chunking and content decoding.
@@ -152,6 +256,10 @@ pub struct HttpRequest {
     pub body: Option<BodyData>,
     /// True when `body` holds less than `body_size` bytes.
     pub body_truncated: bool,
+    /// The gRPC call this request makes.
+    pub grpc: Option<GrpcRequest>,
+    /// The GraphQL operation this request carries.
+    pub graphql: Option<ks_proto_graphql::Operation>,
 }
 
 /// An interim (1xx) response seen before the final one.
@@ -167,14 +275,14 @@ pub struct Interim {
     pub frame: u64,
 }
 
-/// An HTTP/1.x response as shown in an entry.
+/// An HTTP/1.x or HTTP/2 response as shown in an entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
-    /// Reason phrase.
+    /// Reason phrase (empty for HTTP/2).
     pub reason: String,
-    /// `1.0` or `1.1`.
+    /// `1.0`, `1.1` or `2`.
     pub version: String,
     /// Headers in wire order, duplicates kept.
     pub headers: Vec<(String, String)>,
@@ -186,6 +294,12 @@ pub struct HttpResponse {
     pub body_truncated: bool,
     /// Interim responses (`100 Continue`, ...) that came before this one.
     pub interim: Vec<Interim>,
+    /// Trailer fields (HTTP/2 trailers; chunked HTTP/1 trailers).
+    pub trailers: Vec<(String, String)>,
+    /// gRPC status and messages.
+    pub grpc: Option<GrpcResponse>,
+    /// The GraphQL result this response carries.
+    pub graphql: Option<ks_proto_graphql::ResultSummary>,
 }
 
 /// What the JSON of a request or response looks like (`body_encoding` is derived
@@ -201,7 +315,13 @@ struct HttpView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authority: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<&'a str>,
     headers: &'a [(String, String)],
+    #[serde(skip_serializing_if = "<[(String, String)]>::is_empty")]
+    trailers: &'a [(String, String)],
     body_size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<&'a BodyData>,
@@ -211,6 +331,24 @@ struct HttpView<'a> {
     body_truncated: bool,
     #[serde(skip_serializing_if = "<[Interim]>::is_empty")]
     interim: &'a [Interim],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grpc: Option<GrpcView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    graphql: Option<GraphqlView<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum GrpcView<'a> {
+    Request(&'a GrpcRequest),
+    Response(&'a GrpcResponse),
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum GraphqlView<'a> {
+    Request(&'a ks_proto_graphql::Operation),
+    Response(&'a ks_proto_graphql::ResultSummary),
 }
 
 impl Serialize for HttpRequest {
@@ -221,12 +359,17 @@ impl Serialize for HttpRequest {
             status: None,
             reason: None,
             version: &self.version,
+            authority: self.authority.as_deref(),
+            scheme: self.scheme.as_deref(),
             headers: &self.headers,
+            trailers: &[],
             body_size: self.body_size,
             body: self.body.as_ref(),
             body_encoding: self.body.as_ref().and_then(BodyData::encoding),
             body_truncated: self.body_truncated,
             interim: &[],
+            grpc: self.grpc.as_ref().map(GrpcView::Request),
+            graphql: self.graphql.as_ref().map(GraphqlView::Request),
         }
         .serialize(s)
     }
@@ -240,12 +383,17 @@ impl Serialize for HttpResponse {
             status: Some(self.status),
             reason: Some(&self.reason),
             version: &self.version,
+            authority: None,
+            scheme: None,
             headers: &self.headers,
+            trailers: &self.trailers,
             body_size: self.body_size,
             body: self.body.as_ref(),
             body_encoding: self.body.as_ref().and_then(BodyData::encoding),
             body_truncated: self.body_truncated,
             interim: &self.interim,
+            grpc: self.grpc.as_ref().map(GrpcView::Response),
+            graphql: self.graphql.as_ref().map(GraphqlView::Response),
         }
         .serialize(s)
     }
@@ -256,17 +404,21 @@ impl Serialize for HttpResponse {
 pub struct Entry {
     /// `<stream>-<n>`: n counts the entries of the stream from 0.
     pub id: String,
-    /// Protocol name (`http`, ...).
+    /// Protocol name (`http`, `http2`, `grpc`, `graphql`, `websocket`, ...).
     pub protocol: &'static str,
-    /// Protocol version (`1.1`).
+    /// Protocol version (`1.1`, `2`, `13` for WebSocket).
     pub version: String,
     /// `tcp` or `udp`.
     pub transport: &'static str,
     /// tshark's `tcp.stream` / `udp.stream`.
     pub stream: u64,
-    /// Client / requester.
+    /// The protocol's own session id within the connection: the HTTP/2 stream id
+    /// (gRPC and GraphQL over HTTP/2 too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<u32>,
+    /// Client / requester (for a one-way message: its sender).
     pub src: Endpoint,
-    /// Server / responder.
+    /// Server / responder (for a one-way message: its receiver).
     pub dst: Endpoint,
     /// Time of the first frame of the request (or of the lone message), RFC 3339 UTC.
     pub timestamp: String,

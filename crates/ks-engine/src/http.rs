@@ -4,8 +4,11 @@
 //! connection (pipelining included); interim `1xx` responses attach to the
 //! final response that follows them.
 
+use crate::drive::{header, Io, NewEntry, Session, Upgrade};
 use crate::entry::{BodyData, EntryError, HttpRequest, HttpResponse, Interim, Request, Response};
+use crate::graphql;
 use crate::stream::FrameMark;
+use ks_proto::{Direction, StreamParser};
 use ks_proto_http::{Body, Http1Parser, Message};
 use std::collections::VecDeque;
 
@@ -105,12 +108,150 @@ impl HttpSession {
     }
 }
 
+impl Session for HttpSession {
+    type P = Http1Parser;
+
+    fn parts(&mut self) -> (&mut Http1Parser, &mut Vec<Message>) {
+        (&mut self.parser, &mut self.scratch)
+    }
+
+    fn parser(&self) -> &Http1Parser {
+        &self.parser
+    }
+
+    fn deliver(&mut self, io: &mut Io<'_, '_>, dir: Direction, closing: bool) {
+        let mut msgs = std::mem::take(&mut self.scratch);
+        for msg in msgs.drain(..) {
+            let start = msg.start();
+            let end = msg.end().max(start + 1);
+            let here = io.here(start);
+            let d = io.dir(dir);
+            let first = d.frame_of(start).unwrap_or(here);
+            // A message delimited by the close completes with the frame that closed it;
+            // one cut by the close ends with the last frame that carried its bytes.
+            let delimited_by_close = closing && msg_complete(&msg);
+            let last = if delimited_by_close {
+                here
+            } else {
+                d.frame_of(end - 1).unwrap_or(here)
+            };
+            let max_pending = io.ctx.cfg.max_pending_requests;
+            let mut capped = 0;
+            self.on_message(msg, first, last, max_pending, &mut capped, &mut |p| {
+                emit(io, p)
+            });
+            io.ctx.stats.pending_capped += capped;
+        }
+        self.scratch = msgs;
+        let lw = self.parser.low_water(dir);
+        io.dir(dir).prune(lw);
+    }
+
+    fn close(&mut self, io: &mut Io<'_, '_>) {
+        self.drain_unanswered(&mut |p| emit(io, p));
+        crate::stats::add_http(&mut io.ctx.stats.http, &self.parser.counters());
+    }
+}
+
+fn msg_complete(m: &Message) -> bool {
+    match m {
+        Message::Request(r) => r.complete,
+        Message::Response(r) => r.complete,
+    }
+}
+
+/// A `101` tells the next protocol what it needs (WebSocket extensions, the h2c request).
+fn remember_upgrade(io: &mut Io<'_, '_>, p: &Paired) {
+    let (Some(req), Some(resp)) = (&p.0, &p.1) else {
+        return;
+    };
+    if resp.msg.status != 101 {
+        return;
+    }
+    let r = &req.msg;
+    *io.upgrade = Some(Box::new(Upgrade {
+        method: r.method.clone(),
+        path: r.target.clone(),
+        request_headers: r.headers.clone(),
+        request_start: r.start,
+        request_end: r.end,
+        request_body_size: r.body.size,
+        response_headers: resp.msg.headers.clone(),
+    }));
+}
+
+/// Emit one exchange: an `http` entry, or `graphql` entries (one per operation of a batch).
+fn emit(io: &mut Io<'_, '_>, p: Paired) {
+    remember_upgrade(io, &p);
+    let cfg = io.ctx.cfg;
+    let Some(parts) = build(p, cfg.max_body_shown, &cfg.graphql) else {
+        return;
+    };
+    let HttpParts {
+        version,
+        request,
+        response,
+        summary,
+        error,
+        first,
+        frames,
+        elapsed_us,
+        graphql: gql,
+    } = parts;
+    let Some((ops, results)) = gql else {
+        io.emit(NewEntry {
+            protocol: "http",
+            version,
+            stream_id: None,
+            one_way: None,
+            first,
+            elapsed_us,
+            frames,
+            request,
+            response,
+            summary,
+            error,
+        });
+        return;
+    };
+    for (i, op) in ops.into_iter().enumerate() {
+        let mut request = request.clone();
+        let mut response = response.clone();
+        let result = results.as_ref().and_then(|r| r.get(i)).cloned();
+        let summary = graphql::summary(&op, result.as_ref(), response.as_ref());
+        if let Some(Request::Http(r)) = &mut request {
+            r.graphql = Some(op);
+        }
+        if let Some(Response::Http(r)) = &mut response {
+            r.graphql = result;
+        }
+        io.emit(NewEntry {
+            protocol: "graphql",
+            version: version.clone(),
+            stream_id: None,
+            one_way: None,
+            first,
+            elapsed_us,
+            frames,
+            request,
+            response,
+            summary,
+            error: error.clone(),
+        });
+    }
+}
+
 /// The body an entry shows: the parser's kept bytes (moved, not copied), cut at
 /// `max` without splitting a UTF-8 sequence; plus its encoding and whether it is cut.
 fn render_body(body: &mut Body, max: usize) -> (Option<BodyData>, bool) {
-    let mut data = std::mem::take(&mut body.data);
+    let data = std::mem::take(&mut body.data);
+    render_bytes(data, body.size, max)
+}
+
+/// Body bytes (a prefix of a body of `size` bytes) as an entry shows them, cut at `max`.
+pub(crate) fn render_bytes(mut data: Vec<u8>, size: u64, max: usize) -> (Option<BodyData>, bool) {
     if data.is_empty() {
-        return (None, body.size > 0);
+        return (None, size > 0);
     }
     if data.len() > max {
         let mut cut = max;
@@ -124,7 +265,7 @@ fn render_body(body: &mut Body, max: usize) -> (Option<BodyData>, bool) {
             data.truncate(max);
         }
     }
-    let cut = (data.len() as u64) < body.size;
+    let cut = (data.len() as u64) < size;
     (Some(BodyData::new(data)), cut)
 }
 
@@ -138,13 +279,14 @@ pub(crate) struct HttpParts {
     pub first: FrameMark,
     pub frames: crate::entry::Frames,
     pub elapsed_us: Option<u64>,
+    /// GraphQL operations the request carries, and the results of the response.
+    pub graphql: Option<graphql::Found>,
 }
 
 pub(crate) fn build(
-    req: Option<Framed<ks_proto_http::Request>>,
-    resp: Option<Framed<ks_proto_http::Response>>,
-    interim: Vec<Interim>,
+    (req, resp, interim): Paired,
     max_body: usize,
+    gql: &ks_proto_graphql::GraphqlConfig,
 ) -> Option<HttpParts> {
     let mut frames = crate::entry::Frames::default();
     let mut error = None;
@@ -160,6 +302,7 @@ pub(crate) fn build(
     };
     let mut incomplete = false;
     let mut gap = false;
+    let mut found = None;
     let request = req.map(|f| {
         frames.request = Some([f.first.frame, f.last.frame]);
         let mut r = f.msg;
@@ -169,17 +312,30 @@ pub(crate) fn build(
         summary.push(' ');
         summary.push_str(&r.target);
         version.clone_from(&r.version);
+        found = graphql::request_ops(
+            &r.method,
+            &r.target,
+            header(&r.headers, "content-type"),
+            &r.body.data,
+            r.body.size,
+            gql,
+        );
         let (body, body_truncated) = render_body(&mut r.body, max_body);
         Request::Http(HttpRequest {
             method: r.method,
             path: r.target,
             version: r.version,
+            authority: None,
+            scheme: None,
             headers: r.headers,
             body_size: r.body.size,
             body,
             body_truncated,
+            grpc: None,
+            graphql: None,
         })
     });
+    let mut results = None;
     let response = resp.map(|f| {
         frames.response = Some([f.first.frame, f.last.frame]);
         let mut r = f.msg;
@@ -194,7 +350,11 @@ pub(crate) fn build(
             summary.push_str(&r.reason);
             version.clone_from(&r.version);
         }
+        if found.is_some() {
+            results = graphql::results(&r.body.data, r.body.size, gql);
+        }
         let (body, body_truncated) = render_body(&mut r.body, max_body);
+        let trailers = std::mem::take(&mut r.body.trailers);
         Response::Http(HttpResponse {
             status: r.status,
             reason: r.reason,
@@ -204,6 +364,9 @@ pub(crate) fn build(
             body,
             body_truncated,
             interim,
+            trailers,
+            grpc: None,
+            graphql: None,
         })
     });
     if request.is_none() {
@@ -236,6 +399,7 @@ pub(crate) fn build(
         first,
         frames,
         elapsed_us,
+        graphql: found.map(|ops| (ops, results)),
     })
 }
 

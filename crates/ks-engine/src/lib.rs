@@ -24,19 +24,23 @@
 
 mod config;
 mod conn;
+mod drive;
 mod entry;
+mod graphql;
+mod h2;
 mod http;
 mod parallel;
 mod stats;
 mod stream;
+mod ws;
 
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
 pub use entry::{
-    rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, HttpRequest,
-    HttpResponse, Interim, Output, Request, Response,
+    rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, GrpcRequest,
+    GrpcResponse, HttpRequest, HttpResponse, Interim, Output, Request, Response, WebSocketMessage,
 };
 pub use parallel::{dissect_parallel, dissect_parallel_map};
-pub use stats::Stats;
+pub use stats::{Http2Stats, Stats, WsStats};
 
 use conn::{Conn, Ctx};
 use ks_capture::{CaptureError, Packet, PacketSource};
@@ -575,5 +579,11 @@ impl<S: PacketSource> Iterator for Dissector<S> {
 
 /// Protocols the engine dissects today.
 pub fn dissected_protocols() -> &'static [Protocol] {
-    &[Protocol::Http]
+    &[
+        Protocol::Http,
+        Protocol::Http2,
+        Protocol::Grpc,
+        Protocol::Graphql,
+        Protocol::WebSocket,
+    ]
 }

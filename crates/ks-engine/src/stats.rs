@@ -48,6 +48,40 @@ pub struct Stats {
     pub defrag: DefragCounters,
     /// HTTP/1 parser counters (summed over finished flows).
     pub http: HttpCounters,
+    /// HTTP/2 counters (summed over finished flows).
+    pub http2: Http2Stats,
+    /// WebSocket counters (summed over finished flows).
+    pub websocket: WsStats,
+    /// Events parsers reported (HPACK state lost, header-list bombs, resyncs, ...), by kind.
+    pub events: BTreeMap<&'static str, u64>,
+}
+
+/// HTTP/2 counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Http2Stats {
+    /// Frames parsed.
+    pub frames: u64,
+    /// Streams seen.
+    pub streams: u64,
+    /// Header blocks with fields lost to missing HPACK state.
+    pub hpack_lost: u64,
+    /// Times the parser searched for the next frame (mid-connection start, gaps).
+    pub resyncs: u64,
+}
+
+/// WebSocket counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WsStats {
+    /// Frames parsed.
+    pub frames: u64,
+    /// Messages emitted.
+    pub messages: u64,
+    /// permessage-deflate failures.
+    pub inflate_errors: u64,
+    /// Protocol violations.
+    pub protocol_errors: u64,
+    /// Times the parser searched for the next frame after a gap.
+    pub resyncs: u64,
 }
 
 impl Stats {
@@ -89,8 +123,22 @@ impl Stats {
         for (k, v) in &o.entry_errors {
             *self.entry_errors.entry(k.clone()).or_default() += v;
         }
+        for (k, v) in &o.events {
+            *self.events.entry(k).or_default() += v;
+        }
         self.tcp.add(&o.tcp);
         add_http(&mut self.http, &o.http);
+        let (h, i) = (&mut self.http2, &o.http2);
+        h.frames += i.frames;
+        h.streams += i.streams;
+        h.hpack_lost += i.hpack_lost;
+        h.resyncs += i.resyncs;
+        let (w, x) = (&mut self.websocket, &o.websocket);
+        w.frames += x.frames;
+        w.messages += x.messages;
+        w.inflate_errors += x.inflate_errors;
+        w.protocol_errors += x.protocol_errors;
+        w.resyncs += x.resyncs;
         let (d, e) = (&mut self.defrag, &o.defrag);
         d.fragments += e.fragments;
         d.reassembled += e.reassembled;
@@ -149,12 +197,25 @@ impl Stats {
             ("http.decompress_errors", self.http.decompress_errors),
             ("http.pipeline_capped", self.http.pipeline_capped),
             ("http.headers_capped", self.http.headers_capped),
+            ("http2.frames", self.http2.frames),
+            ("http2.streams", self.http2.streams),
+            ("http2.hpack_lost", self.http2.hpack_lost),
+            ("http2.resyncs", self.http2.resyncs),
+            ("websocket.frames", self.websocket.frames),
+            ("websocket.messages", self.websocket.messages),
+            ("websocket.inflate_errors", self.websocket.inflate_errors),
+            ("websocket.protocol_errors", self.websocket.protocol_errors),
+            ("websocket.resyncs", self.websocket.resyncs),
         ] {
             put(k, v);
         }
         m.insert(
             "entries".into(),
             serde_json::to_value(&self.entries).unwrap_or_default(),
+        );
+        m.insert(
+            "events".into(),
+            serde_json::to_value(&self.events).unwrap_or_default(),
         );
         m.insert(
             "entry_errors".into(),

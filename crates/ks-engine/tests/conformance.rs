@@ -1,12 +1,15 @@
 //! Conformance with tshark 4.0.17: every HTTP message in each `<stem>.tshark.json`
 //! reference appears in ks output in the same stream with the same values, ks
 //! reports no HTTP message tshark does not, and the flows agree (count, endpoints,
-//! frames, payload bytes each way). Differences we believe are tshark's mistakes
+//! frames, payload bytes each way). The same holds for HTTP/2 (each stream's
+//! method, path and status, RST_STREAM codes), gRPC (message lengths) and
+//! WebSocket (messages' opcode and payload length; tshark lists fragments, which
+//! are joined here as ks joins them). Differences we believe are tshark's mistakes
 //! are listed in `KNOWN` with the reason, and explained in docs/conformance.md;
 //! a listed difference that stops happening fails the test too.
 
 use ks_capture::FileSource;
-use ks_engine::{Dissector, EngineConfig, Output, Request, Response};
+use ks_engine::{Dissector, EngineConfig, Entry, Output, Request, Response};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,7 +78,10 @@ fn testdata() -> PathBuf {
 
 fn captures() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in ["http1", "tcp", "link"] {
+    for dir in ["http1", "tcp", "link", "http2", "grpc", "websocket", "graphql"] {
+        if !testdata().join(dir).is_dir() {
+            continue;
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(testdata().join(dir))
             .expect("testdata folder")
             .map(|e| e.unwrap().path())
@@ -161,15 +167,25 @@ fn http_version(v: &str) -> String {
 struct KsRun {
     msgs: Vec<(Msg, u64)>,
     flows: Vec<ks_engine::FlowRecord>,
+    entries: Vec<Entry>,
 }
 
 fn run_ks(pcap: &Path) -> KsRun {
     let source = FileSource::open(pcap).expect("open capture");
     let mut msgs = Vec::new();
     let mut flows = Vec::new();
+    let mut entries = Vec::new();
+    let mut last_http1 = None;
     for out in Dissector::new(source, EngineConfig::default()) {
         match out.expect("capture reads cleanly") {
             Output::Entry(e) => {
+                entries.push((*e).clone());
+                // HTTP/1 messages only (the operations of a GraphQL batch share one).
+                if matches!(e.version.as_str(), "2" | "13") || last_http1 == Some((e.stream, e.frames))
+                {
+                    continue;
+                }
+                last_http1 = Some((e.stream, e.frames));
                 if let Some(Request::Http(r)) = &e.request {
                     let what = format!("req {} {} {}", r.method, r.path, http_version(&r.version));
                     msgs.push((
@@ -214,7 +230,215 @@ fn run_ks(pcap: &Path) -> KsRun {
             Output::Flow(f) => flows.push(f),
         }
     }
-    KsRun { msgs, flows }
+    KsRun {
+        msgs,
+        flows,
+        entries,
+    }
+}
+
+/// An HTTP/2, gRPC or WebSocket item: `h2 req GET /`, `h2 resp 200`, `h2 rst 8`,
+/// `grpc msg 237`, `ws text 12`.
+type Item = (u64, String);
+
+/// A WebSocket payload length of 126 bytes or more (see `reference_items`).
+const LONG: u64 = 1 << 40;
+
+fn ws_len(len: u64) -> String {
+    if len >= 126 {
+        "126+".into()
+    } else {
+        len.to_string()
+    }
+}
+
+fn opcode_name(code: &str) -> &'static str {
+    match code {
+        "0" => "continuation",
+        "1" => "text",
+        "2" => "binary",
+        "8" => "close",
+        "9" => "ping",
+        "10" => "pong",
+        _ => "reserved",
+    }
+}
+
+/// Items of the reference with the frame tshark reports them in. WebSocket
+/// fragments are joined into messages (reported at their last fragment).
+fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
+    let mut out = Vec::new();
+    // (stream, sender port) -> message in progress (opcode, length).
+    let mut partial: BTreeMap<(u64, String), (String, u64)> = BTreeMap::new();
+    for m in reference["messages"].as_array().unwrap() {
+        let f = &m["fields"];
+        let frame = m["frame"].as_u64().unwrap();
+        let stream: u64 = strs(f, "tcp.stream")
+            .first()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u64::MAX);
+        let (methods, paths) = (
+            strs(f, "http2.headers.method"),
+            strs(f, "http2.headers.path"),
+        );
+        for (i, method) in methods.iter().enumerate() {
+            let path = paths.get(i).map(String::as_str).unwrap_or("?");
+            out.push(((stream, format!("h2 req {method} {path}")), frame));
+        }
+        for status in strs(f, "http2.headers.status") {
+            out.push(((stream, format!("h2 resp {status}")), frame));
+        }
+        for code in strs(f, "http2.rst_stream.error") {
+            if code != "0" {
+                out.push(((stream, format!("h2 rst {code}")), frame));
+            }
+        }
+        for len in strs(f, "grpc.message_length") {
+            out.push(((stream, format!("grpc msg {len}")), frame));
+        }
+        let (fins, ops, lens) = (
+            strs(f, "websocket.fin"),
+            strs(f, "websocket.opcode"),
+            strs(f, "websocket.payload_length"),
+        );
+        let sender = strs(f, "tcp.srcport").first().cloned().unwrap_or_default();
+        for (i, op) in ops.iter().enumerate() {
+            let fin = fins.get(i).is_some_and(|x| x == "1");
+            // 126 and 127 are the markers of a 16- or 64-bit length, which the reference
+            // does not list: such a message is only known to be long.
+            let len: u64 = lens
+                .get(i)
+                .and_then(|l| l.parse().ok())
+                .map_or(0, |l: u64| if l >= 126 { LONG } else { l });
+            let key = (stream, sender.clone());
+            let name = opcode_name(op);
+            let done = if name == "continuation" {
+                match partial.get_mut(&key) {
+                    Some(p) => {
+                        p.1 += len;
+                        if fin {
+                            partial.remove(&key)
+                        } else {
+                            None
+                        }
+                    }
+                    None => Some((name.to_string(), len)),
+                }
+            } else if !fin && matches!(name, "text" | "binary") {
+                partial.insert(key, (name.to_string(), len));
+                None
+            } else {
+                Some((name.to_string(), len))
+            };
+            if let Some((name, len)) = done {
+                out.push(((stream, format!("ws {name} {}", ws_len(len))), frame));
+            }
+        }
+    }
+    out
+}
+
+/// The same items from ks entries, with the frame range that carried each.
+fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
+    let mut out = Vec::new();
+    let mut last = None;
+    // TCP streams upgraded from HTTP/1 with `Upgrade: h2c`: their stream 1 request went as HTTP/1.
+    let upgraded: Vec<u64> = entries
+        .iter()
+        .filter(|e| matches!(&e.response, Some(Response::Http(r)) if r.status == 101 && e.version != "2"))
+        .map(|e| e.stream)
+        .collect();
+    // tshark reports a gRPC message once all its bytes are there; one cut by the end of
+    // the capture is listed by ks (its length prefix was seen) but not by tshark.
+    let whole = |m: &&ks_proto_grpc::GrpcMessage| m.error.as_deref() != Some("cut");
+    for e in entries {
+        if e.protocol == "websocket" {
+            if let (Some(Request::WebSocket(w)), Some(fr)) = (&e.request, e.frames.request) {
+                out.push((
+                    (e.stream, format!("ws {} {}", w.opcode, ws_len(w.wire_size))),
+                    fr,
+                ));
+            }
+            continue;
+        }
+        if e.version != "2" || last == Some((e.stream, e.stream_id)) {
+            continue;
+        }
+        last = Some((e.stream, e.stream_id));
+        if let (Some(Request::Http(r)), Some(fr)) = (&e.request, e.frames.request) {
+            // The request of an h2c upgrade went as HTTP/1.
+            if !(e.stream_id == Some(1) && upgraded.contains(&e.stream)) {
+                out.push(((e.stream, format!("h2 req {} {}", r.method, r.path)), fr));
+            }
+            if let Some(g) = &r.grpc {
+                for m in g.messages.messages.iter().filter(whole) {
+                    out.push(((e.stream, format!("grpc msg {}", m.length)), fr));
+                }
+            }
+        }
+        if let (Some(Response::Http(r)), Some(fr)) = (&e.response, e.frames.response) {
+            out.push(((e.stream, format!("h2 resp {}", r.status)), fr));
+            if let Some(g) = &r.grpc {
+                for m in g.messages.messages.iter().filter(whole) {
+                    out.push(((e.stream, format!("grpc msg {}", m.length)), fr));
+                }
+            }
+        }
+        if let Some(err) = e.error.as_ref().filter(|x| x.kind == "rst-stream") {
+            // "RST_STREAM CANCEL (8) from the client"
+            let code = err
+                .message
+                .split('(')
+                .nth(1)
+                .and_then(|x| x.split(')').next())
+                .unwrap_or("?");
+            if code != "0" {
+                let fr = e.frames.response.or(e.frames.request).unwrap_or([0, 0]);
+                out.push(((e.stream, format!("h2 rst {code}")), [fr[0], u64::MAX]));
+            }
+        }
+    }
+    out
+}
+
+/// Compare HTTP/2, gRPC and WebSocket items: each reference item must be in ks
+/// output, in a frame range that contains tshark's frame; nothing extra.
+fn item_differences(reference: &Value, entries: &[Entry]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let mut ours: BTreeMap<Item, Vec<[u64; 2]>> = BTreeMap::new();
+    for (item, range) in ks_items(entries) {
+        ours.entry(item).or_default().push(range);
+    }
+    for (item, frame) in reference_items(reference) {
+        match ours.get_mut(&item) {
+            Some(ranges) if !ranges.is_empty() => {
+                let i = ranges
+                    .iter()
+                    .position(|r| r[0] <= frame && frame <= r[1])
+                    .unwrap_or(0);
+                let got = ranges.remove(i);
+                if !(got[0] <= frame && frame <= got[1]) {
+                    diffs.push(format!(
+                        "stream {} {:?}: tshark frame {frame}, ks frames {}..{}",
+                        item.0, item.1, got[0], got[1]
+                    ));
+                }
+            }
+            _ => diffs.push(format!(
+                "missing in ks: stream {} {:?} (tshark frame {frame})",
+                item.0, item.1
+            )),
+        }
+    }
+    for (item, ranges) in ours {
+        for r in ranges {
+            diffs.push(format!(
+                "extra in ks: stream {} {:?} (ks frames {}..{})",
+                item.0, item.1, r[0], r[1]
+            ));
+        }
+    }
+    diffs
 }
 
 /// Differences between ks and the reference for one capture, as readable lines.
@@ -225,7 +449,7 @@ fn differences(pcap: &Path) -> Vec<String> {
     )
     .unwrap();
     let ks = run_ks(pcap);
-    let mut diffs = Vec::new();
+    let mut diffs = item_differences(&reference, &ks.entries);
 
     // Messages: match each reference message to a ks message with equal stream and values,
     // preferring one completed in the same frame.
@@ -336,8 +560,8 @@ fn http_messages_and_flows_agree_with_tshark() {
         }
     }
     assert!(
-        checked >= 28,
-        "expected the 28 captures of http1/, tcp/ and link/, found {checked}"
+        checked >= 40,
+        "expected the captures of http1/, tcp/, link/, http2/, grpc/ and websocket/, found {checked}"
     );
     let stale: Vec<_> = KNOWN
         .iter()

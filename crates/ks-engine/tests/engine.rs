@@ -10,12 +10,14 @@ use ks_engine::{Engine, EngineConfig, Entry, Output, Request, Response};
 fn req(e: &Entry) -> &ks_engine::HttpRequest {
     match e.request.as_ref().expect("request") {
         Request::Http(r) => r,
+        other => panic!("not an HTTP request: {other:?}"),
     }
 }
 
 fn resp(e: &Entry) -> &ks_engine::HttpResponse {
     match e.response.as_ref().expect("response") {
         Response::Http(r) => r,
+        other => panic!("not an HTTP response: {other:?}"),
     }
 }
 

@@ -122,6 +122,10 @@ pub enum Protocol {
     Http,
     /// HTTP/2 (h2c or after TLS).
     Http2,
+    /// gRPC (over HTTP/2; recognised by content type).
+    Grpc,
+    /// GraphQL (over HTTP/1, HTTP/2 or WebSocket; recognised by body).
+    Graphql,
     /// WebSocket (after an HTTP Upgrade).
     WebSocket,
     /// TLS.
@@ -136,6 +140,8 @@ impl Protocol {
         match self {
             Protocol::Http => "http",
             Protocol::Http2 => "http2",
+            Protocol::Grpc => "grpc",
+            Protocol::Graphql => "graphql",
             Protocol::WebSocket => "websocket",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
@@ -146,6 +152,8 @@ impl Protocol {
         Some(match name.to_ascii_lowercase().as_str() {
             "http" | "http1" => Protocol::Http,
             "http2" | "h2" | "h2c" => Protocol::Http2,
+            "grpc" => Protocol::Grpc,
+            "graphql" => Protocol::Graphql,
             "websocket" | "ws" => Protocol::WebSocket,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,

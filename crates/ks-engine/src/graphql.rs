@@ -1,0 +1,64 @@
+//! GraphQL found in HTTP exchanges (HTTP/1 and HTTP/2): which requests carry
+//! operations, and the results their responses give. Cheap checks come first, so
+//! ordinary HTTP traffic never pays for JSON parsing.
+
+use crate::entry::Response;
+use ks_proto_graphql::{GraphqlConfig, Operation, ResultSummary};
+use memchr::memmem;
+
+/// Operations of a request, and the results of its response when they parse.
+pub(crate) type Found = (Vec<Operation>, Option<Vec<ResultSummary>>);
+
+/// The operations a request carries (a batch gives several); `None` for plain HTTP.
+/// `body` holds the kept bytes of a body of `size` bytes: a cut body is not parsed.
+pub(crate) fn request_ops(
+    method: &str,
+    target: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    size: u64,
+    cfg: &GraphqlConfig,
+) -> Option<Vec<Operation>> {
+    if method.eq_ignore_ascii_case("GET") {
+        if !target.contains("query=") {
+            return None;
+        }
+        return ks_proto_graphql::parse_get_target(target, cfg).map(|op| vec![op]);
+    }
+    if !method.eq_ignore_ascii_case("POST") || body.is_empty() || (body.len() as u64) < size {
+        return None;
+    }
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let graphql_body = ct.starts_with("application/graphql");
+    let json = ct.is_empty() || ct.contains("json");
+    if !graphql_body && !(json && memmem::find(body, b"\"query\"").is_some()) {
+        return None;
+    }
+    ks_proto_graphql::parse_request_body(content_type, body, cfg).filter(|ops| !ops.is_empty())
+}
+
+/// The results of a response body (one per operation of a batch).
+pub(crate) fn results(body: &[u8], size: u64, cfg: &GraphqlConfig) -> Option<Vec<ResultSummary>> {
+    if body.is_empty() || (body.len() as u64) < size {
+        return None;
+    }
+    ks_proto_graphql::parse_response_body(body, cfg)
+}
+
+/// `query GetUser`, `mutation (anonymous) 200  2 errors`.
+pub(crate) fn summary(op: &Operation, result: Option<&ResultSummary>, resp: Option<&Response>) -> String {
+    let mut s = format!(
+        "{} {}",
+        op.operation_type,
+        op.operation_name.as_deref().unwrap_or("(anonymous)")
+    );
+    if let Some(Response::Http(r)) = resp {
+        s.push_str(&format!(" {}", r.status));
+    }
+    if let Some(r) = result {
+        if r.errors_count > 0 {
+            s.push_str(&format!("  {} errors", r.errors_count));
+        }
+    }
+    s
+}
