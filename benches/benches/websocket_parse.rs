@@ -103,15 +103,13 @@ fn run(
         |input: &[u8], p: &mut WsParser, needed: &mut usize, out: &mut Vec<WsMessage>| {
             let mut pos = 0;
             while pos < input.len() {
-                match p.parse(dir, &input[pos..], out) {
-                    Ok(r) => {
-                        *needed = r.needed;
-                        pos += r.consumed;
-                        if r.consumed == 0 {
-                            break;
-                        }
+                // After an `Err` the parser resynchronises on the next call.
+                if let Ok(r) = p.parse(dir, &input[pos..], out) {
+                    *needed = r.needed;
+                    pos += r.consumed;
+                    if r.consumed == 0 {
+                        break;
                     }
-                    Err(_) => {}
                 }
             }
             for m in out.drain(..) {

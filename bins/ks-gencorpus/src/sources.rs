@@ -90,9 +90,13 @@ pub static SOURCES: &[Source] = &[
         "http2/suricata-verify_http2-multiple-headers.pcap"
     ),
     src!(Category::Http2, "http2/suricata-verify_http2-range.pcap"),
+    src!(Category::Http2, "http2/ks_h2c_prior-knowledge.pcap"),
+    src!(Category::Http2, "http2/ks_h2c_upgrade.pcap"),
+    src!(Category::Http2, "http2/ks_h2c_push.pcap"),
     src!(Category::Grpc, "grpc/deepflow_grpc-segmented.pcap"),
     src!(Category::Grpc, "grpc/deepflow_grpc-server-stream.pcap"),
     src!(Category::Grpc, "grpc/deepflow_grpc-unary.pcap"),
+    src!(Category::Grpc, "grpc/ks_grpc_python.pcap"),
     src!(Category::Kafka, "kafka/deepflow_kafka_00-produce-v2.pcap"),
     src!(
         Category::Kafka,

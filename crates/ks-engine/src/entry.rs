@@ -122,6 +122,8 @@ pub struct EntryError {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
+// Entries travel boxed (`Output::Entry`), so the variants' sizes do not matter much.
+#[allow(clippy::large_enum_variant)]
 pub enum Request {
     /// HTTP/1.x or HTTP/2 request (gRPC and GraphQL ones included).
     Http(HttpRequest),

@@ -31,7 +31,8 @@ pub(crate) fn request_ops(
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let graphql_body = ct.starts_with("application/graphql");
     let json = ct.is_empty() || ct.contains("json");
-    if !graphql_body && !(json && memmem::find(body, b"\"query\"").is_some()) {
+    let json_query = json && memmem::find(body, b"\"query\"").is_some();
+    if !(graphql_body || json_query) {
         return None;
     }
     ks_proto_graphql::parse_request_body(content_type, body, cfg).filter(|ops| !ops.is_empty())

@@ -3,7 +3,7 @@
 //! stream id is the session id); this side maps offsets back to frames and
 //! builds the entry.
 
-use crate::drive::{header, Io, NewEntry, Session};
+use crate::drive::{Io, NewEntry, Session};
 use crate::entry::{
     EntryError, Frames, GrpcRequest, GrpcResponse, HttpRequest, HttpResponse, Request, Response,
 };
@@ -75,6 +75,7 @@ fn span(io: &Io<'_, '_>, dir: Direction, h: &Half) -> (FrameMark, FrameMark) {
 
 fn emit(io: &mut Io<'_, '_>, s: Stream) {
     let cfg = io.ctx.cfg;
+    let tunnel = websocket_tunnel(&s);
     // A pushed stream's "request" is the PUSH_PROMISE, which the server sent.
     let req_dir = if s.pushed {
         Direction::ToClient
@@ -258,6 +259,71 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
         summary,
         error,
     });
+    if let Some(t) = tunnel {
+        let spans = [req_span, resp_span];
+        websocket_messages(io, s.id, t, spans);
+    }
+}
+
+/// The bodies of an RFC 8441 WebSocket (extended CONNECT with `:protocol: websocket`)
+/// and the permessage-deflate it negotiated.
+struct Tunnel {
+    bodies: [Vec<u8>; 2],
+    deflate: Option<ks_proto_websocket::Deflate>,
+}
+
+fn websocket_tunnel(s: &Stream) -> Option<Tunnel> {
+    let req = s.request.as_ref()?;
+    let ws = req.header(":method") == Some("CONNECT")
+        && req
+            .header(":protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("websocket"));
+    if !ws {
+        return None;
+    }
+    let resp = s.response.as_ref();
+    Some(Tunnel {
+        bodies: [
+            req.body.clone(),
+            resp.map(|h| h.body.clone()).unwrap_or_default(),
+        ],
+        deflate: resp
+            .and_then(|h| h.header("sec-websocket-extensions"))
+            .and_then(ks_proto_websocket::Deflate::from_extensions),
+    })
+}
+
+/// WebSocket messages carried in the DATA of an HTTP/2 stream: each direction's
+/// kept bytes parsed once the stream is over, as `websocket` entries with the
+/// stream's id. The frames shown are those of the stream half that carried them.
+fn websocket_messages(
+    io: &mut Io<'_, '_>,
+    id: u32,
+    t: Tunnel,
+    spans: [Option<(FrameMark, FrameMark)>; 2],
+) {
+    let mut parser =
+        ks_proto_websocket::WsParser::new(io.ctx.cfg.websocket.clone(), t.deflate, [0, 0]);
+    let mut out = Vec::new();
+    for (dir, (body, span)) in [Direction::ToServer, Direction::ToClient]
+        .into_iter()
+        .zip(t.bodies.iter().zip(spans))
+    {
+        let Some((first, last)) = span else { continue };
+        let mut pos = 0;
+        let mut errors = 0;
+        while pos < body.len() && errors < 3 {
+            match parser.parse(dir, &body[pos..], &mut out) {
+                Ok(p) if p.consumed == 0 => break,
+                Ok(p) => pos += p.consumed.min(body.len() - pos),
+                Err(_) => errors += 1,
+            }
+        }
+        parser.end(dir, &mut out);
+        for m in out.drain(..) {
+            crate::ws::emit(io, m, first, last, Some(id));
+        }
+    }
 }
 
 /// Why a stream is not a clean exchange.
@@ -266,16 +332,16 @@ fn stream_error(s: &Stream) -> Option<EntryError> {
         Direction::ToServer => "client",
         Direction::ToClient => "server",
     };
+    // The stream was ended by a NO_ERROR reset after the response came.
+    let reset_ok = s.error.as_ref().is_some_and(|e| e.code == 0) && s.response.is_some();
     if let Some(e) = &s.error {
         let (kind, frame) = match e.kind {
             ErrorSource::RstStream => ("rst-stream", "RST_STREAM"),
             ErrorSource::GoAway => ("goaway", "GOAWAY"),
         };
-        // A NO_ERROR reset after a complete exchange is how servers end streams
-        // early (e.g. a response sent before the request body ended): not an error.
-        let complete = s.request.as_ref().is_some_and(|h| h.end_stream || h.body_size > 0)
-            && s.response.as_ref().is_some_and(|h| h.end_stream);
-        if !(e.code == 0 && complete) {
+        // A NO_ERROR reset once the response is there is how servers end a stream
+        // early (a response sent before the request ended, RFC 9113 8.1): not an error.
+        if !(e.code == 0 && s.response.is_some()) {
             return Some(EntryError {
                 kind: kind.into(),
                 message: format!("{frame} {} ({}) from the {}", e.name, e.code, who(e.sent_by)),
@@ -299,7 +365,7 @@ fn stream_error(s: &Stream) -> Option<EntryError> {
             kind: "no-response".into(),
             message: "no response before the stream or connection ended".into(),
         }),
-        (Some(q), Some(p)) if !q.end_stream || !p.end_stream => Some(EntryError {
+        (Some(q), Some(p)) if !reset_ok && (!q.end_stream || !p.end_stream) => Some(EntryError {
             kind: "incomplete".into(),
             message: "stream cut by a gap or the end of the capture".into(),
         }),
@@ -307,9 +373,6 @@ fn stream_error(s: &Stream) -> Option<EntryError> {
             kind: "gap".into(),
             message: "bytes of a body were not captured".into(),
         }),
-        _ => {
-            let _ = header;
-            None
-        }
+        _ => None,
     }
 }

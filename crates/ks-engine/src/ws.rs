@@ -37,8 +37,18 @@ struct GqlOp {
 impl WsSession {
     /// The session after a `101`: permessage-deflate and the subprotocol come from the handshake.
     pub fn new(cfg: &crate::EngineConfig, upgrade: Option<&Upgrade>, start: [u64; 2]) -> Self {
-        let deflate = upgrade
-            .and_then(|u| u.response_header("sec-websocket-extensions"))
+        // Several `Sec-WebSocket-Extensions` lines are one comma-separated list.
+        let extensions = upgrade.map(|u| {
+            u.response_headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let deflate = extensions
+            .as_deref()
+            .filter(|e| !e.is_empty())
             .and_then(Deflate::from_extensions);
         let graphql = upgrade
             .and_then(|u| u.response_header("sec-websocket-protocol"))
@@ -75,7 +85,7 @@ impl Session for WsSession {
                 if let Some(ops) = &mut self.graphql {
                     graphql_message(io, ops, &m, first, last);
                 }
-                emit(io, m, first, last);
+                emit(io, m, first, last, None);
             }
             self.scratch = msgs;
         }
@@ -99,7 +109,14 @@ impl Session for WsSession {
     }
 }
 
-fn emit(io: &mut Io<'_, '_>, m: WsMessage, first: FrameMark, last: FrameMark) {
+/// Emit one message; `stream_id`: the HTTP/2 stream that carries it (RFC 8441).
+pub(crate) fn emit(
+    io: &mut Io<'_, '_>,
+    m: WsMessage,
+    first: FrameMark,
+    last: FrameMark,
+    stream_id: Option<u32>,
+) {
     let max = io.ctx.cfg.max_body_shown;
     let opcode = m.opcode.name();
     let (payload, payload_truncated) = render_bytes(m.payload, m.payload_size, max);
@@ -124,12 +141,14 @@ fn emit(io: &mut Io<'_, '_>, m: WsMessage, first: FrameMark, last: FrameMark) {
         },
         message: e.clone(),
     });
-    let mut frames = Frames::default();
-    frames.request = Some([first.frame, last.frame]);
+    let frames = Frames {
+        request: Some([first.frame, last.frame]),
+        response: None,
+    };
     io.emit(NewEntry {
         protocol: "websocket",
         version: "13".into(),
-        stream_id: None,
+        stream_id,
         one_way: Some(m.dir),
         first,
         elapsed_us: None,
