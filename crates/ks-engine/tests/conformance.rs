@@ -17,6 +17,26 @@ use std::path::{Path, PathBuf};
 /// (capture file name, difference as printed by this test, why ks is right).
 const KNOWN: &[(&str, &str, &str)] = &[
     (
+        "ks_h2c_upgrade.pcap",
+        "missing in ks: stream 0 \"h2 rst 5\" (tshark frame 15)",
+        "curl resets stream 1 with STREAM_CLOSED after the stream had ended both ways; the exchange is complete, so ks reports it without an error (RFC 9113 5.1: a frame on a closed stream is not part of it); tshark lists the RST_STREAM frame",
+    ),
+    (
+        "deepflow_grpc-server-stream.pcap",
+        "extra in ks: stream 0 \"grpc msg 492\" (ks frames 3..8)",
+        LOST_SEGMENT,
+    ),
+    (
+        "deepflow_grpc-server-stream.pcap",
+        "extra in ks: stream 0 \"grpc msg 738\" (ks frames 3..8)",
+        LOST_SEGMENT,
+    ),
+    (
+        "deepflow_grpc-server-stream.pcap",
+        "extra in ks: stream 0 \"grpc status 0\" (ks frames 3..8)",
+        LOST_SEGMENT,
+    ),
+    (
         "suricata-verify_http-pipeline-files-with-gap.pcap",
         "extra in ks: stream 0 \"resp 200 OK HTTP/1.1\" (ks frame 109)",
         LOST_SEGMENT,
@@ -61,7 +81,49 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "extra in ks: stream 0 \"resp 206 Partial Content HTTP/1.1\" (ks frame 21)",
         LOST_SEGMENT,
     ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws binary 64\" (ks frames 12..26)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws close 5\" (ks frames 12..26)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws text 13\" (ks frames 12..26)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws ping 7\" (ks frames 12..26)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws binary 64\" (ks frames 14..27)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws close 5\" (ks frames 14..27)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws text 13\" (ks frames 14..27)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws pong 7\" (ks frames 14..27)",
+        RFC8441,
+    ),
 ];
+
+const RFC8441: &str = "tshark 4.0 does not dissect a WebSocket carried in an HTTP/2 stream opened by an extended CONNECT (RFC 8441, `:protocol: websocket`) and shows the DATA only; ks parses each direction's DATA as WebSocket frames once the stream is over";
 
 const LOST_SEGMENT: &str = "tshark never completes a reassembly that waits for a segment the capture lost, so it reports no later HTTP message in that direction; ks declares the hole a gap (the receiver ACKed the missing bytes), resynchronises and reports the later responses (see docs/conformance.md)";
 
@@ -238,7 +300,7 @@ fn run_ks(pcap: &Path) -> KsRun {
 }
 
 /// An HTTP/2, gRPC or WebSocket item: `h2 req GET /`, `h2 resp 200`, `h2 rst 8`,
-/// `grpc msg 237`, `ws text 12`.
+/// `grpc msg 237`, `grpc status 0`, `ws text 12`.
 type Item = (u64, String);
 
 /// A WebSocket payload length of 126 bytes or more (see `reference_items`).
@@ -291,6 +353,12 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
         for code in strs(f, "http2.rst_stream.error") {
             if code != "0" {
                 out.push(((stream, format!("h2 rst {code}")), frame));
+            }
+        }
+        let (names, values) = (strs(f, "http2.header.name"), strs(f, "http2.header.value"));
+        for (n, v) in names.iter().zip(&values) {
+            if n == "grpc-status" {
+                out.push(((stream, format!("grpc status {v}")), frame));
             }
         }
         for len in strs(f, "grpc.message_length") {
@@ -378,6 +446,9 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
         }
         if let (Some(Response::Http(r)), Some(fr)) = (&e.response, e.frames.response) {
             out.push(((e.stream, format!("h2 resp {}", r.status)), fr));
+            if let Some(code) = r.grpc.as_ref().and_then(|g| g.status) {
+                out.push(((e.stream, format!("grpc status {code}")), fr));
+            }
             if let Some(g) = &r.grpc {
                 for m in g.messages.messages.iter().filter(whole) {
                     out.push(((e.stream, format!("grpc msg {}", m.length)), fr));

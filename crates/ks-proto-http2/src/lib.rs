@@ -402,8 +402,11 @@ const RESYNC_SCAN: usize = 256 * 1024;
 /// Look for a frame header followed by another plausible one. A confirmed pair
 /// anywhere wins over an earlier candidate whose successor has not arrived yet
 /// (zeros, for instance, look like DATA frames); failing both, the earliest
-/// such candidate is waited for.
-fn scan(data: &[u8], from: usize) -> Scan {
+/// such candidate is waited for — unless it is a frame of a stream known to be
+/// open (`open`) that ends exactly where the data ends: senders write whole
+/// frames, so a segment that holds exactly one is confirmation enough, and
+/// waiting would lose it when the next segment is lost too.
+fn scan(data: &[u8], from: usize, open: impl Fn(&FrameHeader) -> bool) -> Scan {
     let mut p = from;
     let mut wait: Option<(usize, usize)> = None;
     while p + HDR <= data.len() {
@@ -412,6 +415,9 @@ fn scan(data: &[u8], from: usize) -> Scan {
         }
         if let Some(h) = FrameHeader::parse(&data[p..]).filter(plausible) {
             let next = p + HDR + h.len as usize;
+            if next == data.len() && open(&h) {
+                return Scan::Found(p);
+            }
             if next + HDR <= data.len() {
                 if FrameHeader::parse(&data[next..]).is_some_and(|n| plausible(&n)) {
                     return Scan::Found(p);
@@ -1233,7 +1239,11 @@ impl StreamParser for Http2Parser {
                 }
                 Phase::Resync => {
                     let from = usize::from(self.dirs[d].skip_first);
-                    let (used, needed, found) = match scan(rest, from) {
+                    let streams = &self.streams;
+                    let open = |h: &FrameHeader| {
+                        matches!(h.ty, DATA | HEADERS) && streams.contains_key(&h.stream)
+                    };
+                    let (used, needed, found) = match scan(rest, from, open) {
                         Scan::Found(p) => (p, 0, true),
                         Scan::Wait(p, n) => (p, n, false),
                         Scan::Skip(p) => (p, HDR.saturating_sub(rest.len() - p).max(1), false),

@@ -380,6 +380,28 @@ fn gap_inside_data_marks_body_and_resyncs() {
 }
 
 #[test]
+fn lone_frames_of_open_streams_between_gaps_are_kept() {
+    // A server stream whose segments each hold one DATA frame, with a segment lost
+    // before each (deepflow_grpc-server-stream.pcap): no frame has a successor to
+    // confirm it, but each is a whole frame of an open stream, ending with its segment.
+    let mut drv = Driver::new(Http2Config::default());
+    drv.feed(0, &cat(&[client_start(), headers(1, EH | ES, &get_block())]));
+    drv.feed(1, &cat(&[settings(&[]), headers(1, EH, &ok_block())]));
+    drv.lose(1, 17); // e.g. a PING
+    drv.feed(1, &data(1, 0, b"first"));
+    drv.lose(1, 17);
+    drv.feed(1, &data(1, 0, b"second"));
+    drv.lose(1, 17);
+    drv.feed(1, &data(1, ES, b"third"));
+    drv.end();
+    let s = drv.streams();
+    assert_eq!(s.len(), 1);
+    let resp = s[0].response.as_ref().unwrap();
+    assert_eq!(resp.body, b"firstsecondthird");
+    assert!(resp.end_stream);
+}
+
+#[test]
 fn end_flushes_open_streams_incomplete() {
     let client = cat(&[
         client_start(),
