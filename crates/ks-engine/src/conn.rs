@@ -161,7 +161,12 @@ impl Conn {
             return;
         }
         let dir = self.dir_of(side);
-        with_session!(self, ctx, |s, io| drive::feed(&mut **s, &mut io, dir, Some(data)));
+        with_session!(self, ctx, |s, io| drive::feed(
+            &mut **s,
+            &mut io,
+            dir,
+            Some(data)
+        ));
         self.after_feed(ctx);
     }
 
@@ -204,7 +209,8 @@ impl Conn {
                     return;
                 } else if h1.verdict == Verdict::Certain {
                     (Protocol::Http, h1)
-                } else if (h1.verdict == Verdict::Unsure || h2.verdict == Verdict::Unsure) && waiting
+                } else if (h1.verdict == Verdict::Unsure || h2.verdict == Verdict::Unsure)
+                    && waiting
                 {
                     return;
                 } else if http_port {
@@ -242,7 +248,10 @@ impl Conn {
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
-            for (dir, base) in [Direction::ToServer, Direction::ToClient].into_iter().zip(start) {
+            for (dir, base) in [Direction::ToServer, Direction::ToClient]
+                .into_iter()
+                .zip(start)
+            {
                 if base > 0 {
                     session.parser.gap(dir, base, &mut session.scratch);
                 }
@@ -262,7 +271,9 @@ impl Conn {
             if !d.buf.is_empty() {
                 d.fresh = d.buf.len();
                 d.needed = 0;
-                with_session!(self, &mut *ctx, |s, io| drive::feed(&mut **s, &mut io, dir, None));
+                with_session!(self, &mut *ctx, |s, io| drive::feed(
+                    &mut **s, &mut io, dir, None
+                ));
             }
         }
         self.after_feed(ctx);
@@ -344,7 +355,9 @@ impl Conn {
             d.base = offset + len;
             return;
         }
-        with_session!(self, ctx, |s, io| drive::gap(&mut **s, &mut io, dir, offset, len));
+        with_session!(self, ctx, |s, io| drive::gap(
+            &mut **s, &mut io, dir, offset, len
+        ));
     }
 
     fn on_end(&mut self, ctx: &mut Ctx<'_>, side: Side) {

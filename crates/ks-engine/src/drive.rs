@@ -131,7 +131,12 @@ impl Io<'_, '_> {
         *self.entries += 1;
         *self.ctx.stats.entries.entry(e.protocol).or_default() += 1;
         if let Some(x) = &e.error {
-            *self.ctx.stats.entry_errors.entry(x.kind.clone()).or_default() += 1;
+            *self
+                .ctx
+                .stats
+                .entry_errors
+                .entry(x.kind.clone())
+                .or_default() += 1;
         }
         self.ctx.out.push_back((
             self.ctx.seq,
@@ -160,7 +165,12 @@ impl Io<'_, '_> {
 /// Hand bytes of `dir` (new `data`, or what is buffered) to the session's parser.
 /// Bytes the parser did not take stay buffered — after a hand-off too, where
 /// they belong to the next protocol.
-pub(crate) fn feed<S: Session>(s: &mut S, io: &mut Io<'_, '_>, dir: Direction, data: Option<&[u8]>) {
+pub(crate) fn feed<S: Session>(
+    s: &mut S,
+    io: &mut Io<'_, '_>,
+    dir: Direction,
+    data: Option<&[u8]>,
+) {
     let side = side_for(io.client, dir).index();
     if io.dirs[side].ended || s.parser().handoff().is_some() {
         if let Some(new) = data {
@@ -246,7 +256,13 @@ fn run_parser<S: Session>(s: &mut S, io: &mut Io<'_, '_>, dir: Direction, input:
 }
 
 /// `len` bytes of `dir` from `offset` on were lost.
-pub(crate) fn gap<S: Session>(s: &mut S, io: &mut Io<'_, '_>, dir: Direction, offset: u64, len: u64) {
+pub(crate) fn gap<S: Session>(
+    s: &mut S,
+    io: &mut Io<'_, '_>,
+    dir: Direction,
+    offset: u64,
+    len: u64,
+) {
     let d = io.dir(dir);
     let lost = d.drop_buffered();
     d.base = offset + len;

@@ -47,7 +47,11 @@ pub(crate) fn results(body: &[u8], size: u64, cfg: &GraphqlConfig) -> Option<Vec
 }
 
 /// `query GetUser`, `mutation (anonymous) 200  2 errors`.
-pub(crate) fn summary(op: &Operation, result: Option<&ResultSummary>, resp: Option<&Response>) -> String {
+pub(crate) fn summary(
+    op: &Operation,
+    result: Option<&ResultSummary>,
+    resp: Option<&Response>,
+) -> String {
     let mut s = format!(
         "{} {}",
         op.operation_type,

@@ -170,7 +170,7 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
             GrpcResponse {
                 status: code,
                 status_name: code.map(ks_proto_grpc::status_name),
-                message,
+                message: message.filter(|m| !m.is_empty()),
                 messages: ks_proto_grpc::parse_messages(
                     &h.body,
                     h.body_size,
@@ -344,7 +344,12 @@ fn stream_error(s: &Stream) -> Option<EntryError> {
         if !(e.code == 0 && s.response.is_some()) {
             return Some(EntryError {
                 kind: kind.into(),
-                message: format!("{frame} {} ({}) from the {}", e.name, e.code, who(e.sent_by)),
+                message: format!(
+                    "{frame} {} ({}) from the {}",
+                    e.name,
+                    e.code,
+                    who(e.sent_by)
+                ),
             });
         }
     }

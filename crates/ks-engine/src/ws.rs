@@ -54,7 +54,8 @@ impl WsSession {
             .and_then(|u| u.response_header("sec-websocket-protocol"))
             .is_some_and(|p| {
                 let p = p.trim();
-                p.eq_ignore_ascii_case("graphql-transport-ws") || p.eq_ignore_ascii_case("graphql-ws")
+                p.eq_ignore_ascii_case("graphql-transport-ws")
+                    || p.eq_ignore_ascii_case("graphql-ws")
             })
             .then(VecDeque::new);
         WsSession {

@@ -121,7 +121,29 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "extra in ks: stream 0 \"ws pong 7\" (ks frames 14..27)",
         RFC8441,
     ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws says \\\"hello over h2\\\"\" (ks frames 12..26)",
+        RFC8441,
+    ),
+    (
+        "ks_h2c_websocket-rfc8441.pcap",
+        "extra in ks: stream 0 \"ws says \\\"hello over h2\\\"\" (ks frames 14..27)",
+        RFC8441,
+    ),
+    (
+        "ks_ws_deflate.pcap",
+        "missing in ks: stream 0 \"ws says \\\"6 osments please\\\"\" (tshark frame 42)",
+        DEFLATE_AFTER_FRAGMENTS,
+    ),
+    (
+        "ks_ws_deflate.pcap",
+        "extra in ks: stream 0 \"ws says \\\"fragments please\\\"\" (ks frames 42..42)",
+        DEFLATE_AFTER_FRAGMENTS,
+    ),
 ];
+
+const DEFLATE_AFTER_FRAGMENTS: &str = "tshark 4.0 does not inflate a fragmented permessage-deflate message (its text comes out garbled) and, with context takeover, then inflates the next message of that direction against the wrong window; the client sent \"fragments please\" (testdata/captures/ws_demo.py), which is what ks shows";
 
 const RFC8441: &str = "tshark 4.0 does not dissect a WebSocket carried in an HTTP/2 stream opened by an extended CONNECT (RFC 8441, `:protocol: websocket`) and shows the DATA only; ks parses each direction's DATA as WebSocket frames once the stream is over";
 
@@ -140,7 +162,15 @@ fn testdata() -> PathBuf {
 
 fn captures() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in ["http1", "tcp", "link", "http2", "grpc", "websocket", "graphql"] {
+    for dir in [
+        "http1",
+        "tcp",
+        "link",
+        "http2",
+        "grpc",
+        "websocket",
+        "graphql",
+    ] {
         if !testdata().join(dir).is_dir() {
             continue;
         }
@@ -243,7 +273,8 @@ fn run_ks(pcap: &Path) -> KsRun {
             Output::Entry(e) => {
                 entries.push((*e).clone());
                 // HTTP/1 messages only (the operations of a GraphQL batch share one).
-                if matches!(e.version.as_str(), "2" | "13") || last_http1 == Some((e.stream, e.frames))
+                if matches!(e.version.as_str(), "2" | "13")
+                    || last_http1 == Some((e.stream, e.frames))
                 {
                     continue;
                 }
@@ -302,6 +333,11 @@ fn run_ks(pcap: &Path) -> KsRun {
 /// An HTTP/2, gRPC or WebSocket item: `h2 req GET /`, `h2 resp 200`, `h2 rst 8`,
 /// `grpc msg 237`, `grpc status 0`, `ws text 12`.
 type Item = (u64, String);
+
+/// The start of a text payload (references cut long strings).
+fn glimpse(t: &str) -> String {
+    t.chars().take(40).collect()
+}
 
 /// A WebSocket payload length of 126 bytes or more (see `reference_items`).
 const LONG: u64 = 1 << 40;
@@ -370,6 +406,13 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
             strs(f, "websocket.payload_length"),
         );
         let sender = strs(f, "tcp.srcport").first().cloned().unwrap_or_default();
+        // The text of single-frame text messages (inflated, when compressed).
+        let texts = strs(f, "websocket.payload.text");
+        if ops.len() == 1 && ops[0] == "1" && fins.first().is_some_and(|x| x == "1") {
+            if let Some(t) = texts.first() {
+                out.push(((stream, format!("ws says {:?}", glimpse(t))), frame));
+            }
+        }
         for (i, op) in ops.iter().enumerate() {
             let fin = fins.get(i).is_some_and(|x| x == "1");
             // 126 and 127 are the markers of a 16- or 64-bit length, which the reference
@@ -422,6 +465,10 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
     for e in entries {
         if e.protocol == "websocket" {
             if let (Some(Request::WebSocket(w)), Some(fr)) = (&e.request, e.frames.request) {
+                let text = w.payload.as_ref().and_then(|p| p.as_text());
+                if let (true, 1, Some(t)) = (w.opcode == "text", w.fragments, text) {
+                    out.push(((e.stream, format!("ws says {:?}", glimpse(t))), fr));
+                }
                 out.push((
                     (e.stream, format!("ws {} {}", w.opcode, ws_len(w.wire_size))),
                     fr,

@@ -385,7 +385,10 @@ fn lone_frames_of_open_streams_between_gaps_are_kept() {
     // before each (deepflow_grpc-server-stream.pcap): no frame has a successor to
     // confirm it, but each is a whole frame of an open stream, ending with its segment.
     let mut drv = Driver::new(Http2Config::default());
-    drv.feed(0, &cat(&[client_start(), headers(1, EH | ES, &get_block())]));
+    drv.feed(
+        0,
+        &cat(&[client_start(), headers(1, EH | ES, &get_block())]),
+    );
     drv.feed(1, &cat(&[settings(&[]), headers(1, EH, &ok_block())]));
     drv.lose(1, 17); // e.g. a PING
     drv.feed(1, &data(1, 0, b"first"));
