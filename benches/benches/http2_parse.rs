@@ -123,6 +123,7 @@ fn grpc(n: u32) -> (Vec<u8>, Vec<u8>) {
 fn parse(client: &[u8], server: &[u8], chunk: usize) -> (u64, u64, u64) {
     let cfg = Http2Config {
         max_streams: 4096,
+        max_body_total: 1 << 20,
         ..Http2Config::default()
     };
     let mut p = Http2Parser::new(cfg, [0, 0]);

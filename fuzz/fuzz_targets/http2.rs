@@ -25,6 +25,7 @@ fn cfg() -> Http2Config {
         max_table_size: 1024,
         max_body_kept: 512,
         max_streams: 8,
+        max_body_total: 1 << 20,
     }
 }
 

@@ -68,7 +68,14 @@ impl Default for EngineConfig {
             http: HttpConfig::default(),
             http2: Default::default(),
             websocket: Default::default(),
-            grpc: Default::default(),
+            // Entries list at most 100 messages a side, with a bounded decode each: a
+            // crafted body cannot make one entry huge.
+            grpc: ks_proto_grpc::GrpcConfig {
+                max_messages: 100,
+                max_fields: 1000,
+                max_decompressed: 1 << 20,
+                ..Default::default()
+            },
             graphql: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,

@@ -12,7 +12,7 @@ use ks_proto_websocket::{Deflate, WsMessage, WsParser};
 use std::collections::VecDeque;
 
 /// Operations in flight per connection; past it the oldest is emitted unfinished.
-const MAX_OPERATIONS: usize = 256;
+const MAX_OPERATIONS: usize = 64;
 
 pub(crate) struct WsSession {
     pub parser: WsParser,

@@ -62,6 +62,10 @@ pub struct Http2Config {
     pub max_table_size: usize,
     /// DATA bytes kept per stream half (the rest is only counted).
     pub max_body_kept: usize,
+    /// DATA bytes kept over all the streams of the connection at once, so that
+    /// many concurrent streams cannot hold `max_streams × max_body_kept`; past it
+    /// bodies are only counted (`Half::body` shorter than `body_size`).
+    pub max_body_total: usize,
     /// Streams tracked at once; over: the oldest is emitted incomplete + event
     /// `too-many-streams`.
     pub max_streams: usize,
@@ -74,6 +78,7 @@ impl Default for Http2Config {
             max_header_block: 256 * 1024,
             max_table_size: 64 * 1024,
             max_body_kept: 64 * 1024,
+            max_body_total: 4 << 20,
             max_streams: 1000,
         }
     }
@@ -366,6 +371,8 @@ pub struct Http2Parser {
     max_id: [u32; 2],
     goaway: Option<(u32, u32, Direction)>,
     counters: Http2Counters,
+    /// Body bytes held by the streams in `streams` (bounded by `max_body_total`).
+    kept: usize,
 }
 
 const DIRS: [Direction; 2] = [Direction::ToServer, Direction::ToClient];
@@ -461,6 +468,7 @@ impl Http2Parser {
             max_id: [0, 0],
             goaway: None,
             counters: Http2Counters::default(),
+            kept: 0,
         }
     }
 
@@ -650,6 +658,8 @@ impl Http2Parser {
         self.closed.push_back(id);
         self.counters.streams += 1;
         let [req, resp] = s.halves;
+        let held = |h: &Option<HalfState>| h.as_ref().map_or(0, |h| h.half.body.len());
+        self.kept = self.kept.saturating_sub(held(&req) + held(&resp));
         out.push(Message::Stream(Box::new(Stream {
             id,
             request: req.map(|h| h.half),
@@ -859,7 +869,9 @@ impl Http2Parser {
                     error: None,
                 });
                 s.pushed = true;
-                s.halves[0] = Some(h);
+                if let Some(old) = s.halves[0].replace(h) {
+                    self.kept = self.kept.saturating_sub(old.half.body.len());
+                }
             }
         }
     }
@@ -983,16 +995,17 @@ impl Http2Parser {
         match cur.h.ty {
             DATA => {
                 let keep = self.cfg.max_body_kept;
+                let total = self.cfg.max_body_total.saturating_sub(self.kept);
                 let end = self.dirs[d].off + data.len() as u64;
                 if let Some(half) = self
                     .streams
                     .get_mut(&cur.h.stream)
                     .and_then(|s| s.half_in(d))
                 {
-                    let room = keep.saturating_sub(half.half.body.len());
-                    half.half
-                        .body
-                        .extend_from_slice(&data[..room.min(data.len())]);
+                    let room = keep.saturating_sub(half.half.body.len()).min(total);
+                    let n = room.min(data.len());
+                    half.half.body.extend_from_slice(&data[..n]);
+                    self.kept += n;
                     half.half.body_size += data.len() as u64;
                     half.half.end = end;
                 }

@@ -435,6 +435,42 @@ fn low_water_tracks_open_halves() {
 }
 
 #[test]
+fn bodies_held_at_once_are_capped_per_connection() {
+    let cfg = Http2Config {
+        max_body_kept: 4,
+        max_body_total: 6,
+        ..Http2Config::default()
+    };
+    let client = cat(&[
+        client_start(),
+        headers(1, EH, &get_block()),
+        headers(3, EH, &get_block()),
+        data(1, 0, b"aaaaaa"),
+        data(3, 0, b"bbbbbb"),
+        data(1, ES, b""),
+        data(3, ES, b""),
+    ]);
+    let server = cat(&[
+        settings(&[]),
+        headers(1, EH | ES, &ok_block()),
+        headers(3, EH | ES, &ok_block()),
+    ]);
+    let tail = cat(&[headers(5, EH, &get_block()), data(5, ES, b"cccccc")]);
+    let last = headers(5, EH | ES, &ok_block());
+    let d = run(cfg, &[(0, client), (1, server), (0, tail), (1, last)], 0);
+    let s = d.streams();
+    let body = |i: usize| {
+        let h = s[i].request.as_ref().unwrap();
+        (s[i].id, h.body.clone(), h.body_size)
+    };
+    // Stream 1 keeps its 4, stream 3 only the 2 left of the 6; once both are out,
+    // stream 5 has room again.
+    assert_eq!(body(0), (1, b"aaaa".to_vec(), 6));
+    assert_eq!(body(1), (3, b"bb".to_vec(), 6));
+    assert_eq!(body(2), (5, b"cccc".to_vec(), 6));
+}
+
+#[test]
 fn caps_bite_with_events() {
     let cfg = Http2Config {
         max_header_list_size: 200,
@@ -442,6 +478,7 @@ fn caps_bite_with_events() {
         max_table_size: 1024,
         max_body_kept: 4,
         max_streams: 2,
+        max_body_total: 1 << 20,
     };
     let long = "v".repeat(100);
     let client = cat(&[

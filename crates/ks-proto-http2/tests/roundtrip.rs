@@ -209,6 +209,7 @@ proptest! {
             max_table_size: 512,
             max_body_kept: 16,
             max_streams: 4,
+            max_body_total: 1 << 20,
         };
         let mut d = Driver::new(cfg);
         let bufs = [client, server];
