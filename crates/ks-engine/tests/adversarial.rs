@@ -287,3 +287,146 @@ fn a_pcap_record_that_claims_4_gib() {
     assert_eq!(errors[0].offset, bad_offset);
     assert!(errors[0].to_string().contains("huge-record.pcap"));
 }
+
+/// An HTTP/2 frame.
+fn h2_frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len() as u32;
+    let mut f = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, ty, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An HPACK literal field without indexing (plain strings < 128 bytes).
+fn hpack_lit(name: &str, value: &str) -> Vec<u8> {
+    let mut b = vec![0x00, name.len() as u8];
+    b.extend_from_slice(name.as_bytes());
+    b.push(value.len() as u8);
+    b.extend_from_slice(value.as_bytes());
+    b
+}
+
+fn h2_get(path: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (n, v) in [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", path),
+        (":authority", "x"),
+    ] {
+        b.extend_from_slice(&hpack_lit(n, v));
+    }
+    b
+}
+
+#[test]
+fn http2_with_a_header_bomb_and_ten_thousand_streams_left_open() {
+    let cfg = EngineConfig::default();
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40010, 8080);
+    c.handshake(&mut cap);
+    let mut client = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    client.extend_from_slice(&h2_frame(4, 0, 0, &[]));
+    // A table-size update to 1 MiB (31 + 1048545 in 7-bit groups), then a header
+    // block of 1 MiB of CONTINUATIONs.
+    let mut block = vec![0x3f, 0xe1, 0xff, 0x3f];
+    block.extend_from_slice(&h2_get("/bomb"));
+    client.extend_from_slice(&h2_frame(1, 0x05, 1, &block));
+    for part in client.chunks(1448) {
+        c.c(&mut cap, part);
+    }
+    let filler = hpack_lit("x-filler", &"f".repeat(100));
+    client = h2_frame(1, 0, 3, &h2_get("/continued"));
+    for _ in 0..10_000 {
+        client.extend_from_slice(&h2_frame(9, 0, 3, &filler));
+    }
+    client.extend_from_slice(&h2_frame(9, 0x04, 3, &[]));
+    // 10 000 streams opened with a 1 KiB body and never ended.
+    for i in 0..10_000u32 {
+        client.extend_from_slice(&h2_frame(1, 0x04, 5 + 2 * i, &h2_get("/open")));
+        client.extend_from_slice(&h2_frame(0, 0, 5 + 2 * i, &[b'b'; 1024]));
+    }
+    // And a normal stream at the end.
+    let last = 5 + 2 * 10_000;
+    client.extend_from_slice(&h2_frame(1, 0x05, last, &h2_get("/after")));
+    for part in client.chunks(1448) {
+        c.c(&mut cap, part);
+    }
+    let mut server = h2_frame(4, 0, 0, &[]);
+    server.extend_from_slice(&h2_frame(1, 0x05, last, &hpack_lit(":status", "204")));
+    c.s(&mut cap, &server);
+    c.close(&mut cap);
+    let max_streams = cfg.http2.max_streams;
+    let r = run_with(&cap, cfg);
+    let ev = &r.stats.events;
+    assert!(
+        ev.get("hpack-table-too-large").is_some_and(|n| *n >= 1),
+        "{ev:?}"
+    );
+    assert!(
+        ev.get("header-block-too-large").is_some_and(|n| *n >= 1),
+        "{ev:?}"
+    );
+    assert!(
+        ev.get("too-many-streams").is_some_and(|n| *n >= 9_000),
+        "{ev:?}"
+    );
+    assert!(r.entries.len() > 10_000 - max_streams);
+    // Every stream is reported, none holds more than its cap, and the last one pairs.
+    let after = r
+        .entries
+        .iter()
+        .find(|e| matches!(&e.request, Some(Request::Http(q)) if q.path == "/after"))
+        .expect("the stream after the abuse");
+    assert!(matches!(&after.response, Some(Response::Http(p)) if p.status == 204));
+}
+
+#[test]
+fn a_websocket_message_that_inflates_past_the_cap() {
+    let cfg = EngineConfig::default();
+    let limit = cfg.websocket.max_message_size;
+    // 16 KiB of zeros deflates to a few dozen bytes; 2 000 of them in one message
+    // (compressed fragments) inflate to 32 MiB, past the 16 MiB cap.
+    let mut deflater = ks_proto_websocket::Deflater::new(false);
+    let chunk = deflater.compress(&vec![0u8; 16 << 10]);
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40011, 8765);
+    c.handshake(&mut cap);
+    c.c(&mut cap, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+    c.s(&mut cap, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+    // Server frames are unmasked; the first one is binary with RSV1, then continuations.
+    let mut wire = Vec::new();
+    let n = 2_000;
+    for i in 0..n {
+        let first = i == 0;
+        let fin = i == n - 1;
+        let b0 = (if fin { 0x80 } else { 0 }) | (if first { 0x40 | 0x02 } else { 0x00 });
+        wire.push(b0);
+        wire.push(chunk.len() as u8);
+        wire.extend_from_slice(&chunk);
+    }
+    // Then a normal text message.
+    wire.extend_from_slice(&[0x81, 0x02, b'o', b'k']);
+    for part in wire.chunks(1448) {
+        c.s(&mut cap, part);
+    }
+    c.close(&mut cap);
+    let r = run_with(&cap, cfg);
+    let ws: Vec<_> = r
+        .entries
+        .iter()
+        .filter_map(|e| match &e.request {
+            Some(Request::WebSocket(w)) => Some(w),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ws.len(), 2, "the bomb and the message after it");
+    assert!(
+        ws[0].payload_size <= limit,
+        "{} > {limit}",
+        ws[0].payload_size
+    );
+    assert!(ws[0].payload_truncated);
+    assert!(ws[0].payload.as_ref().map_or(0, |p| p.as_bytes().len()) <= 64 << 10);
+    assert_eq!(ws[1].payload.as_ref().and_then(|p| p.as_text()), Some("ok"));
+}
