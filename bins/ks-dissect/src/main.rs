@@ -515,4 +515,8 @@ fn summary(s: &Stats, wall: Duration) {
     if !caps.is_empty() {
         eprintln!("ks-dissect: limits reached: {}", caps.join(", "));
     }
+    if !s.events.is_empty() {
+        let ev: Vec<String> = s.events.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!("ks-dissect: parser events: {}", ev.join(" "));
+    }
 }
