@@ -147,9 +147,13 @@ pub struct GrpcRequest {
     pub service: String,
     /// `Method` from the path.
     pub method: String,
-    /// Length-prefixed messages of the request body.
+    /// Length-prefixed messages of the request body (their `fields` are decoded
+    /// on demand: [`HttpRequest::grpc_messages`], and when serialised).
     #[serde(flatten)]
     pub messages: ks_proto_grpc::Messages,
+    /// The caps to decode fields with, when they were left for later.
+    #[serde(skip)]
+    pub decode: Option<ks_proto_grpc::GrpcConfig>,
 }
 
 /// The gRPC side of a response: status and the messages the server sent.
@@ -162,9 +166,42 @@ pub struct GrpcResponse {
     /// `grpc-message`, percent-decoded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Length-prefixed messages of the response body.
+    /// Length-prefixed messages of the response body (`fields` on demand:
+    /// [`HttpResponse::grpc_messages`], and when serialised).
     #[serde(flatten)]
     pub messages: ks_proto_grpc::Messages,
+    /// The caps to decode fields with, when they were left for later.
+    #[serde(skip)]
+    pub decode: Option<ks_proto_grpc::GrpcConfig>,
+}
+
+/// gRPC messages with their fields: the listed ones, with fields decoded now from
+/// the body when they were left for later (framing is cheap, the schema-less decode
+/// is not, and a consumer that never shows fields never pays for it).
+fn grpc_decoded<'a>(
+    listed: &'a ks_proto_grpc::Messages,
+    decode: Option<&ks_proto_grpc::GrpcConfig>,
+    headers: &[(String, String)],
+    body: Option<&BodyData>,
+    body_size: u64,
+) -> std::borrow::Cow<'a, ks_proto_grpc::Messages> {
+    let (Some(cfg), Some(body)) = (decode, body) else {
+        return std::borrow::Cow::Borrowed(listed);
+    };
+    let cfg = ks_proto_grpc::GrpcConfig {
+        decode_fields: true,
+        ..cfg.clone()
+    };
+    let encoding = crate::drive::header(headers, "grpc-encoding");
+    let full = ks_proto_grpc::parse_messages(body.as_bytes(), body_size, encoding, &cfg);
+    let mut out = listed.clone();
+    for (m, f) in out.messages.iter_mut().zip(full.messages) {
+        if m.length == f.length {
+            m.fields = f.fields;
+            m.fields_capped = f.fields_capped;
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A WebSocket message (fragments joined; control frames are messages of their own).
@@ -342,8 +379,49 @@ struct HttpView<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum GrpcView<'a> {
-    Request(&'a GrpcRequest),
-    Response(&'a GrpcResponse),
+    Request {
+        service: &'a str,
+        method: &'a str,
+        #[serde(flatten)]
+        messages: std::borrow::Cow<'a, ks_proto_grpc::Messages>,
+    },
+    Response {
+        status: Option<u32>,
+        status_name: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
+        #[serde(flatten)]
+        messages: std::borrow::Cow<'a, ks_proto_grpc::Messages>,
+    },
+}
+
+impl HttpRequest {
+    /// The gRPC messages of the request with their schema-less `fields` (decoded
+    /// now if the engine left them for later); `None` when not a gRPC call.
+    pub fn grpc_messages(&self) -> Option<std::borrow::Cow<'_, ks_proto_grpc::Messages>> {
+        let g = self.grpc.as_ref()?;
+        Some(grpc_decoded(
+            &g.messages,
+            g.decode.as_ref(),
+            &self.headers,
+            self.body.as_ref(),
+            self.body_size,
+        ))
+    }
+}
+
+impl HttpResponse {
+    /// The gRPC messages of the response with their schema-less `fields`.
+    pub fn grpc_messages(&self) -> Option<std::borrow::Cow<'_, ks_proto_grpc::Messages>> {
+        let g = self.grpc.as_ref()?;
+        Some(grpc_decoded(
+            &g.messages,
+            g.decode.as_ref(),
+            &self.headers,
+            self.body.as_ref(),
+            self.body_size,
+        ))
+    }
 }
 
 #[derive(Serialize)]
@@ -370,7 +448,11 @@ impl Serialize for HttpRequest {
             body_encoding: self.body.as_ref().and_then(BodyData::encoding),
             body_truncated: self.body_truncated,
             interim: &[],
-            grpc: self.grpc.as_ref().map(GrpcView::Request),
+            grpc: self.grpc.as_ref().map(|g| GrpcView::Request {
+                service: &g.service,
+                method: &g.method,
+                messages: self.grpc_messages().unwrap_or_default(),
+            }),
             graphql: self.graphql.as_ref().map(GraphqlView::Request),
         }
         .serialize(s)
@@ -394,7 +476,12 @@ impl Serialize for HttpResponse {
             body_encoding: self.body.as_ref().and_then(BodyData::encoding),
             body_truncated: self.body_truncated,
             interim: &self.interim,
-            grpc: self.grpc.as_ref().map(GrpcView::Response),
+            grpc: self.grpc.as_ref().map(|g| GrpcView::Response {
+                status: g.status,
+                status_name: g.status_name,
+                message: g.message.as_deref(),
+                messages: self.grpc_messages().unwrap_or_default(),
+            }),
             graphql: self.graphql.as_ref().map(GraphqlView::Response),
         }
         .serialize(s)

@@ -107,6 +107,14 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
             .is_some_and(ks_proto_grpc::is_grpc_content_type)
     };
     let is_grpc = ct(&s.request) || ct(&s.response);
+    // Messages are framed now; their fields are decoded only when asked or printed
+    // (from the body the entry keeps), unless the body shown is shorter than the kept one.
+    let lazy = cfg.grpc.decode_fields && cfg.max_body_shown >= cfg.http2.max_body_kept;
+    let framing = ks_proto_grpc::GrpcConfig {
+        decode_fields: cfg.grpc.decode_fields && !lazy,
+        ..cfg.grpc.clone()
+    };
+    let decode = lazy.then(|| cfg.grpc.clone());
     let error = stream_error(&s);
 
     let mut summary = String::new();
@@ -123,8 +131,9 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
                     &h.body,
                     h.body_size,
                     h.header("grpc-encoding"),
-                    &cfg.grpc,
+                    &framing,
                 ),
+                decode: decode.clone(),
             })
         } else {
             gql = graphql::request_ops(
@@ -175,8 +184,9 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
                     &h.body,
                     h.body_size,
                     h.header("grpc-encoding"),
-                    &cfg.grpc,
+                    &framing,
                 ),
+                decode: decode.clone(),
             }
         });
         if gql.is_some() {

@@ -198,8 +198,31 @@ fn websocket_upgrade_hands_the_connection_over() {
     c.c(&mut cap, b"\x81\x85abcd\x09\x07\x0f\x08\x0e");
     c.close(&mut cap);
     let r = run(&cap);
-    assert_eq!(r.entries.len(), 1);
+    assert_eq!(r.entries.len(), 3);
     assert_eq!(resp(&r.entries[0]).status, 101);
+    // The server's message came in the segment of the 101; the client's is masked.
+    let ws: Vec<_> = r.entries[1..]
+        .iter()
+        .map(|e| match &e.request {
+            Some(Request::WebSocket(w)) => (
+                e.src.port,
+                w.opcode,
+                w.masked,
+                w.payload
+                    .as_ref()
+                    .and_then(|p| p.as_text())
+                    .map(String::from),
+            ),
+            other => panic!("not a WebSocket message: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ws,
+        vec![
+            (80, "text", false, Some("hello".to_string())),
+            (40000, "text", true, Some("hello".to_string())),
+        ]
+    );
     assert_eq!(r.stats.handoffs, 1);
     assert_eq!(r.stats.parse_errors, 0);
     assert_eq!(r.flows[0].protocol, "websocket");

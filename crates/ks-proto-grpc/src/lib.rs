@@ -31,7 +31,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 /// Limits of the helpers. Every list and buffer they build is bounded by one of these.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrpcConfig {
     /// Messages listed per call side (more are only counted).
     pub max_messages: usize,
@@ -43,6 +43,11 @@ pub struct GrpcConfig {
     pub max_fields: usize,
     /// Bytes of a string/bytes field shown (as text or base64).
     pub max_bytes_shown: usize,
+    /// Decode each message schema-less (`GrpcMessage::fields`). A consumer that
+    /// shows fields only for some calls (e.g. only when printing) turns it off and
+    /// calls [`parse_messages`] again with it on when needed: the framing alone is
+    /// much cheaper than the decode.
+    pub decode_fields: bool,
 }
 
 impl Default for GrpcConfig {
@@ -53,6 +58,7 @@ impl Default for GrpcConfig {
             max_depth: 16,
             max_fields: 2000,
             max_bytes_shown: 1024,
+            decode_fields: true,
         }
     }
 }
@@ -269,6 +275,9 @@ fn decode_message(
         }
     };
     msg.size = Some(bytes.len() as u64);
+    if !cfg.decode_fields {
+        return msg;
+    }
     let mut budget = cfg.max_fields;
     if let Some((fields, capped)) = decode_level(bytes, 1, &mut budget, cfg) {
         msg.fields = Some(fields);

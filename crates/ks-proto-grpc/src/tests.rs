@@ -650,7 +650,7 @@ proptest! {
                                    enc in 0usize..5, extra in 0u64..3,
                                    max_depth in 0usize..5, max_fields in 0usize..50,
                                    max_bytes_shown in 0usize..20, max_messages in 0usize..4) {
-        let c = GrpcConfig { max_messages, max_decompressed: 4096, max_depth, max_fields, max_bytes_shown };
+        let c = GrpcConfig { max_messages, max_decompressed: 4096, max_depth, max_fields, max_bytes_shown, decode_fields: true };
         let encoding = [None, Some("gzip"), Some("deflate"), Some("identity"), Some("snappy")][enc];
         let m = parse_messages(&data, data.len() as u64 + extra, encoding, &c);
         prop_assert!(m.messages.len() <= c.max_messages);
@@ -706,5 +706,26 @@ proptest! {
                 prop_assert_eq!(m, &whole.messages[i]);
             }
         }
+    }
+}
+
+#[test]
+fn framing_without_decoding_lists_the_same_messages() {
+    let mut body = frame(0, &[0x08, 0x96, 0x01]);
+    body.extend(frame(0, b"\x12\x07testing"));
+    let c = GrpcConfig {
+        decode_fields: false,
+        ..cfg()
+    };
+    let lazy = parse_messages(&body, body.len() as u64, None, &c);
+    let full = parse_messages(&body, body.len() as u64, None, &cfg());
+    assert_eq!(lazy.count, 2);
+    assert!(lazy.messages.iter().all(|m| m.fields.is_none()));
+    assert!(full.messages.iter().all(|m| m.fields.is_some()));
+    for (a, b) in lazy.messages.iter().zip(&full.messages) {
+        assert_eq!(
+            (a.length, a.size, a.compressed),
+            (b.length, b.size, b.compressed)
+        );
     }
 }
