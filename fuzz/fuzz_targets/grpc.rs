@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
         max_depth: 1 + usize::from(scale >> 6),
         max_fields: 1 + usize::from(scale) * 4,
         max_bytes_shown: usize::from(scale & 0x3f),
+        decode_fields: sel & 0x80 == 0,
     };
     let body_size = body.len() as u64 + longer;
     let m = parse_messages(body, body_size, encoding, &cfg);
