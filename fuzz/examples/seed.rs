@@ -20,12 +20,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 9] = [
     "pcap_reader",
     "link_ip_decode",
     "tcp_reassembly",
     "http1",
     "engine",
+    "http2",
+    "websocket",
+    "grpc",
+    "graphql",
 ];
 
 /// Largest seed made from stream bytes (libFuzzer's default `-max_len` follows the
@@ -244,10 +248,22 @@ fn seed_flow(flow: &Flow, out: &mut Out) {
     let whole = [0u8; 8];
     // Interleaved: 400, 400, 25, 25, 3969, 3969, 1, 1 bytes (client, server, ...).
     let interleaved = [0x14, 0x94, 0x05, 0x85, 0x3f, 0xbf, 0x01, 0x81];
+    // WebSocket seeds start after a 101 handshake (the parser takes over there).
+    let after_head = |b: &[u8]| {
+        b.windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(b.len(), |i| i + 4)
+    };
+    let upgraded = srv.starts_with(b"HTTP/1.1 101");
     for sched in [whole, interleaved] {
         let s = encode_split(c, srv, sched);
         out.put("http1", &s);
         out.put("engine", &s);
+        out.put("http2", &s);
+        if upgraded {
+            let ws = encode_split(&c[after_head(c)..], &srv[after_head(srv)..], sched);
+            out.put("websocket", &ws);
+        }
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) struct Io<'c, 'a> {
 }
 
 /// An entry as a session builds it; [`Io::emit`] adds the connection's part.
+#[derive(Clone)]
 pub(crate) struct NewEntry {
     pub protocol: &'static str,
     pub version: String,

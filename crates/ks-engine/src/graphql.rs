@@ -2,7 +2,8 @@
 //! operations, and the results their responses give. Cheap checks come first, so
 //! ordinary HTTP traffic never pays for JSON parsing.
 
-use crate::entry::Response;
+use crate::drive::{Io, NewEntry};
+use crate::entry::{Request, Response};
 use ks_proto_graphql::{GraphqlConfig, Operation, ResultSummary};
 use memchr::memmem;
 
@@ -66,4 +67,23 @@ pub(crate) fn summary(
         }
     }
     s
+}
+
+/// Emit an HTTP exchange that carries GraphQL as one `graphql` entry per operation
+/// (a batch gives several, each with the result at its index); `base` is the
+/// exchange's entry as plain HTTP would have it.
+pub(crate) fn emit_operations(io: &mut Io<'_, '_>, base: NewEntry, (ops, results): Found) {
+    for (i, op) in ops.into_iter().enumerate() {
+        let mut e = base.clone();
+        let result = results.as_ref().and_then(|r| r.get(i)).cloned();
+        e.protocol = "graphql";
+        e.summary = summary(&op, result.as_ref(), e.response.as_ref());
+        if let Some(Request::Http(r)) = &mut e.request {
+            r.graphql = Some(op);
+        }
+        if let Some(Response::Http(r)) = &mut e.response {
+            r.graphql = result;
+        }
+        io.emit(e);
+    }
 }

@@ -227,37 +227,8 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
             req_msgs.saturating_add(resp_msgs)
         );
     }
-    let protocol = if is_grpc { "grpc" } else { "http2" };
-    if let Some(ops) = gql {
-        for (i, op) in ops.into_iter().enumerate() {
-            let mut request = request.clone();
-            let mut response = response.clone();
-            let result = results.as_ref().and_then(|r| r.get(i)).cloned();
-            let summary = graphql::summary(&op, result.as_ref(), response.as_ref());
-            if let Some(Request::Http(r)) = &mut request {
-                r.graphql = Some(op);
-            }
-            if let Some(Response::Http(r)) = &mut response {
-                r.graphql = result;
-            }
-            io.emit(NewEntry {
-                protocol: "graphql",
-                version: "2".into(),
-                stream_id: Some(s.id),
-                one_way: None,
-                first,
-                elapsed_us,
-                frames,
-                request,
-                response,
-                summary,
-                error: error.clone(),
-            });
-        }
-        return;
-    }
-    io.emit(NewEntry {
-        protocol,
+    let entry = NewEntry {
+        protocol: if is_grpc { "grpc" } else { "http2" },
         version: "2".into(),
         stream_id: Some(s.id),
         one_way: None,
@@ -268,7 +239,11 @@ fn emit(io: &mut Io<'_, '_>, s: Stream) {
         response,
         summary,
         error,
-    });
+    };
+    match gql {
+        Some(ops) => graphql::emit_operations(io, entry, (ops, results)),
+        None => io.emit(entry),
+    }
     if let Some(t) = tunnel {
         let spans = [req_span, resp_span];
         websocket_messages(io, s.id, t, spans);

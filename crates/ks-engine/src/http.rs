@@ -198,46 +198,22 @@ fn emit(io: &mut Io<'_, '_>, p: Paired) {
         elapsed_us,
         graphql: gql,
     } = parts;
-    let Some((ops, results)) = gql else {
-        io.emit(NewEntry {
-            protocol: "http",
-            version,
-            stream_id: None,
-            one_way: None,
-            first,
-            elapsed_us,
-            frames,
-            request,
-            response,
-            summary,
-            error,
-        });
-        return;
+    let entry = NewEntry {
+        protocol: "http",
+        version,
+        stream_id: None,
+        one_way: None,
+        first,
+        elapsed_us,
+        frames,
+        request,
+        response,
+        summary,
+        error,
     };
-    for (i, op) in ops.into_iter().enumerate() {
-        let mut request = request.clone();
-        let mut response = response.clone();
-        let result = results.as_ref().and_then(|r| r.get(i)).cloned();
-        let summary = graphql::summary(&op, result.as_ref(), response.as_ref());
-        if let Some(Request::Http(r)) = &mut request {
-            r.graphql = Some(op);
-        }
-        if let Some(Response::Http(r)) = &mut response {
-            r.graphql = result;
-        }
-        io.emit(NewEntry {
-            protocol: "graphql",
-            version: version.clone(),
-            stream_id: None,
-            one_way: None,
-            first,
-            elapsed_us,
-            frames,
-            request,
-            response,
-            summary,
-            error: error.clone(),
-        });
+    match gql {
+        Some(found) => graphql::emit_operations(io, entry, found),
+        None => io.emit(entry),
     }
 }
 
