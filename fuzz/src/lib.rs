@@ -437,3 +437,188 @@ mod tests {
         assert_eq!((t.segs[0].side, t.segs[0].extra_len), (1, 3));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Streaming parsers driven as ks-engine drives them (http1, http2, websocket).
+
+use ks_proto::{Direction, StreamParser};
+
+/// The two directions, indexed as in `Split` (0: client → server).
+pub const DIRS: [Direction; 2] = [Direction::ToServer, Direction::ToClient];
+
+/// One direction as the driver keeps it.
+#[derive(Default)]
+pub struct DirState {
+    buf: Vec<u8>,
+    needed: usize,
+    fresh: usize,
+    ended: bool,
+    /// Bytes of the stream seen so far (delivered or lost).
+    pub seen: u64,
+    /// The parser's low-water mark after its last call.
+    pub low: u64,
+}
+
+/// What a target checks: called with the messages of every parser call (to drain).
+pub type Check<'c, M> = dyn FnMut(&[DirState; 2], usize, &mut Vec<M>) + 'c;
+
+/// A `StreamParser` driven as `ks-engine`'s `drive.rs` drives it: per direction the
+/// unconsumed rest is kept, new bytes are appended, and the parser is called again
+/// once `needed` bytes have arrived; after an `Err` it is called again with the same
+/// bytes (at most 3 errors in a row); over `max_stream_buffer` unparsed bytes the
+/// rest becomes a gap. Checked on every call: `consumed` never exceeds the input, a
+/// call that consumes nothing asks for more, an `Err` points at the first byte it was
+/// given, and `low_water` never passes the bytes seen.
+pub struct Drive<P: StreamParser> {
+    pub parser: P,
+    pub dirs: [DirState; 2],
+    out: Vec<P::Message>,
+    max_stream_buffer: usize,
+}
+
+impl<P: StreamParser> Drive<P> {
+    pub fn new(parser: P, max_stream_buffer: usize) -> Self {
+        Drive {
+            parser,
+            dirs: Default::default(),
+            out: Vec::new(),
+            max_stream_buffer,
+        }
+    }
+
+    /// Feed a split input through (chunks, losses, ends), then end both directions.
+    pub fn run_split(&mut self, s: &Split<'_>, check: &mut Check<'_, P::Message>) {
+        for chunk in Chunker::new(s, 0) {
+            if self.parser.handoff().is_some() {
+                break;
+            }
+            if chunk.lost {
+                self.lose(chunk.dir, chunk.bytes.len() as u64, check);
+            } else {
+                self.feed(chunk.dir, chunk.bytes, check);
+            }
+            if chunk.last {
+                self.end(chunk.dir, check);
+            }
+        }
+        if self.parser.handoff().is_none() {
+            for d in 0..2 {
+                self.end(d, check);
+            }
+        }
+    }
+
+    fn check_out(&mut self, d: usize, check: &mut Check<'_, P::Message>) {
+        check(&self.dirs, d, &mut self.out);
+        self.out.clear();
+        let lw = self.parser.low_water(DIRS[d]);
+        assert!(
+            lw <= self.dirs[d].seen,
+            "low water {lw} past {}",
+            self.dirs[d].seen
+        );
+        self.dirs[d].low = lw;
+    }
+
+    /// The engine's `run_parser`: returns bytes consumed.
+    fn run(&mut self, d: usize, input: &[u8], check: &mut Check<'_, P::Message>) -> usize {
+        let mut pos = 0;
+        let mut errors_in_a_row = 0;
+        while pos < input.len() {
+            match self.parser.parse(DIRS[d], &input[pos..], &mut self.out) {
+                Ok(p) => {
+                    let left = input.len() - pos;
+                    assert!(p.consumed <= left, "consumed {} of {left}", p.consumed);
+                    errors_in_a_row = 0;
+                    self.dirs[d].needed = p.needed;
+                    pos += p.consumed;
+                    self.check_out(d, check);
+                    if p.consumed == 0 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let at = self.dirs[d].seen - (input.len() - pos) as u64;
+                    assert!(
+                        e.offset >= at,
+                        "error at {} before the input ({at})",
+                        e.offset
+                    );
+                    errors_in_a_row += 1;
+                    self.check_out(d, check);
+                    if errors_in_a_row > 2 {
+                        break;
+                    }
+                }
+            }
+            if self.parser.handoff().is_some() {
+                break;
+            }
+        }
+        pos
+    }
+
+    /// The engine's `feed`.
+    fn feed(&mut self, d: usize, new: &[u8], check: &mut Check<'_, P::Message>) {
+        if self.dirs[d].ended {
+            return;
+        }
+        self.dirs[d].seen += new.len() as u64;
+        if self.dirs[d].buf.is_empty() && self.dirs[d].needed == 0 {
+            let used = self.run(d, new, check);
+            if used < new.len() && self.parser.handoff().is_none() {
+                self.dirs[d].buf.extend_from_slice(&new[used..]);
+            }
+        } else {
+            let dir = &mut self.dirs[d];
+            dir.buf.extend_from_slice(new);
+            dir.fresh += new.len();
+            if dir.fresh < dir.needed {
+                return;
+            }
+            let buf = std::mem::take(&mut dir.buf);
+            let used = self.run(d, &buf, check);
+            let dir = &mut self.dirs[d];
+            dir.buf = buf;
+            dir.buf.drain(..used);
+        }
+        self.dirs[d].fresh = 0;
+        if self.dirs[d].buf.len() > self.max_stream_buffer {
+            let lost = self.drop_buffered(d);
+            self.parser.gap(DIRS[d], lost, &mut self.out);
+            self.check_out(d, check);
+        }
+    }
+
+    fn drop_buffered(&mut self, d: usize) -> u64 {
+        let dir = &mut self.dirs[d];
+        let n = dir.buf.len() as u64;
+        dir.buf.clear();
+        dir.needed = 0;
+        dir.fresh = 0;
+        n
+    }
+
+    /// The engine's `gap`.
+    fn lose(&mut self, d: usize, len: u64, check: &mut Check<'_, P::Message>) {
+        let lost = self.drop_buffered(d);
+        self.dirs[d].seen += len;
+        self.parser.gap(DIRS[d], lost + len, &mut self.out);
+        self.check_out(d, check);
+    }
+
+    /// The engine's `end`.
+    fn end(&mut self, d: usize, check: &mut Check<'_, P::Message>) {
+        if self.dirs[d].ended {
+            return;
+        }
+        if !self.dirs[d].buf.is_empty() {
+            let buf = std::mem::take(&mut self.dirs[d].buf);
+            let _ = self.parser.parse(DIRS[d], &buf, &mut self.out);
+            self.check_out(d, check);
+        }
+        self.parser.end(DIRS[d], &mut self.out);
+        self.check_out(d, check);
+        self.dirs[d].ended = true;
+    }
+}
