@@ -73,9 +73,12 @@ fn span(io: &Io<'_, '_>, dir: Direction, h: &Half) -> (FrameMark, FrameMark) {
     (first, last)
 }
 
-fn emit(io: &mut Io<'_, '_>, s: Stream) {
+fn emit(io: &mut Io<'_, '_>, mut s: Stream) {
     let cfg = io.ctx.cfg;
     let tunnel = websocket_tunnel(&s);
+    for h in [&mut s.request, &mut s.response].into_iter().flatten() {
+        decode_content(h, cfg);
+    }
     // A pushed stream's "request" is the PUSH_PROMISE, which the server sent.
     let req_dir = if s.pushed {
         Direction::ToClient
@@ -308,6 +311,30 @@ fn websocket_messages(
         for m in out.drain(..) {
             crate::ws::emit(io, m, first, last, Some(id));
         }
+    }
+}
+
+/// Bodies are shown decoded per `content-encoding`, with their decoded size, as
+/// HTTP/1 bodies are. Only a body whose every byte was kept is decoded; a cut one
+/// is shown as sent.
+fn decode_content(h: &mut Half, cfg: &crate::EngineConfig) {
+    let Some(enc) = h.header("content-encoding") else {
+        return;
+    };
+    let complete = h.end_stream && !h.body_gap && h.body.len() as u64 == h.body_size;
+    if enc.trim().eq_ignore_ascii_case("identity") || !complete || h.body.is_empty() {
+        return;
+    }
+    let b = ks_proto_http::decode_body(
+        enc,
+        &h.body,
+        true,
+        cfg.http.max_body_kept,
+        cfg.http.max_decoded_bytes,
+    );
+    if b.decode_error.is_none() {
+        h.body = b.data;
+        h.body_size = b.size;
     }
 }
 

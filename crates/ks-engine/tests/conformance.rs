@@ -699,3 +699,29 @@ fn http_messages_and_flows_agree_with_tshark() {
         stale.join("\n")
     );
 }
+
+#[test]
+fn http2_bodies_are_shown_decoded_like_http1_ones() {
+    // suricata-verify_http2-multiple-headers.pcap: a 404 sent with
+    // `content-encoding: gzip`; tshark shows its DATA as text/html, and so does ks.
+    let pcap = testdata().join("http2/suricata-verify_http2-multiple-headers.pcap");
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(pcap.with_extension("tshark.json")).unwrap())
+            .unwrap();
+    let frame9 = reference["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["frame"] == 9)
+        .unwrap();
+    assert!(strs(&frame9["fields"], "http2.header.value").contains(&"gzip".to_string()));
+    assert!(frame9["info"].as_str().unwrap().contains("(text/html)"));
+    let ks = run_ks(&pcap);
+    let Some(Response::Http(r)) = &ks.entries[0].response else {
+        panic!("no response");
+    };
+    let text = r.body.as_ref().and_then(|b| b.as_text()).unwrap();
+    assert!(text.starts_with("<!DOCTYPE HTML"), "{text}");
+    assert!(text.contains("<title>404 Not Found</title>"));
+    assert_eq!(r.body_size, text.len() as u64);
+}

@@ -260,3 +260,18 @@ impl BodyAcc {
         }
     }
 }
+
+/// Decodes a whole body sent with `Content-Encoding: encoding` (`gzip`, `x-gzip`,
+/// `deflate` — zlib or raw, sniffed —, `br`; `identity` or an unknown coding keeps
+/// the bytes as sent, with `decode_error` saying so for the latter). At most
+/// `max_kept` decoded bytes are kept and decoding stops at `cap` decoded bytes (a
+/// bomb ends there). `complete`: `wire` is the whole body (a cut one may end
+/// mid-block without that being an error). For bodies collected by another
+/// parser, e.g. the DATA of an HTTP/2 stream.
+pub fn decode_body(encoding: &str, wire: &[u8], complete: bool, max_kept: usize, cap: u64) -> Body {
+    let enc = encoding.trim().to_ascii_lowercase();
+    let mut acc = BodyAcc::new(Some(enc), false, max_kept, cap);
+    let mut ev = DecodeEvents::default();
+    acc.feed(wire, &mut ev);
+    acc.finish(complete, &mut ev)
+}

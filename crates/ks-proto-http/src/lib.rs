@@ -31,6 +31,7 @@ use ks_proto::{
     Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
 };
 
+pub use body::decode_body;
 use body::{BodyAcc, DecodeEvents};
 use head::{
     classify_request_line, classify_status_line, find_head_end, resume_point, PROBE_WINDOW,
