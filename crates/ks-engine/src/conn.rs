@@ -185,6 +185,8 @@ impl Conn {
             // gRPC is HTTP/2 and GraphQL HTTP, found by content once parsed.
             Some(Protocol::Http | Protocol::Graphql) => (Protocol::Http, certain),
             Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
+            // A WebSocket picked up after its handshake: no extensions known.
+            Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
             Some(p) => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
@@ -245,6 +247,8 @@ impl Conn {
         if proto == Protocol::Http2 {
             let parser = Http2Parser::new(ctx.cfg.http2.clone(), start);
             self.app = App::Http2(Box::new(H2Session::new(parser)));
+        } else if proto == Protocol::WebSocket {
+            self.app = App::Ws(Box::new(WsSession::new(ctx.cfg, None, start)));
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.

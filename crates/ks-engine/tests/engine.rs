@@ -334,3 +334,42 @@ fn decode_as_forces_a_parser_where_the_probe_cannot_tell() {
     assert_eq!(r.entries.len(), 1, "{:?}", r.entries);
     assert_eq!(req(&r.entries[0]).path, "/api/items?id=7");
 }
+
+#[test]
+fn decode_as_websocket_reads_a_connection_picked_up_after_its_handshake() {
+    let mut cap = Capture::default();
+    let mut c = Conn::new(40000, 5556);
+    c.handshake(&mut cap);
+    // RFC 6455 5.7: unmasked "Hello" from the server, masked "Hello" from the client.
+    c.s(&mut cap, b"\x81\x05Hello");
+    c.c(&mut cap, b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
+    c.close(&mut cap);
+    assert!(run(&cap).entries.is_empty(), "no handshake: opaque");
+    let cfg = EngineConfig {
+        decode_as: vec!["tcp.port==5556,websocket".parse().unwrap()],
+        ..EngineConfig::default()
+    };
+    let r = run_with(&cap, cfg);
+    let got: Vec<_> = r
+        .entries
+        .iter()
+        .map(|e| match &e.request {
+            Some(Request::WebSocket(w)) => (
+                e.src.port,
+                w.masked,
+                w.payload
+                    .as_ref()
+                    .and_then(|p| p.as_text())
+                    .map(String::from),
+            ),
+            other => panic!("not WebSocket: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (5556, false, Some("Hello".to_string())),
+            (40000, true, Some("Hello".to_string())),
+        ]
+    );
+}
