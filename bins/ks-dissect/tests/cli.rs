@@ -278,3 +278,37 @@ fn limits_are_settings_and_say_when_they_bite() {
         Some(2)
     );
 }
+
+#[test]
+fn table_lines_for_grpc_graphql_and_websocket() {
+    let table = |rel: &str| {
+        let out = run(&[testdata(rel).to_str().unwrap()]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // gRPC: the call, its status and how many messages went both ways (one request
+    // message, one reply: testdata/captures/grpc_demo.py's first call).
+    let grpc = table("grpc/ks_grpc_python.pcap");
+    let first = grpc.lines().next().unwrap();
+    assert!(first.contains("GRPC"), "{first}");
+    assert!(
+        first.contains("/demo.Greeter/SayHello  status 0  2 msgs"),
+        "{first}"
+    );
+    assert!(grpc.contains("/demo.Greeter/SayHello  status 5  1 msgs"));
+    // GraphQL: the operation type and name.
+    let gql = table("graphql/ks_graphql_strawberry.pcap");
+    assert!(gql.contains("GRAPHQL query BooksBy 200"), "{gql}");
+    assert!(gql.contains("GRAPHQL mutation AddBook 200"), "{gql}");
+    assert!(
+        gql.contains("GRAPHQL subscription Countdown  4 results"),
+        "{gql}"
+    );
+    // WebSocket: each message with its direction (sender -> receiver).
+    let ws = table("websocket/ks_ws_deflate.pcap");
+    let hello: Vec<&str> = ws.lines().filter(|l| l.contains("\"hello ks\"")).collect();
+    assert_eq!(hello.len(), 2, "{ws}");
+    assert!(hello[0].contains(":8765 ") && hello[0].contains("-> 127.0.0.1:8765"));
+    assert!(hello[1].contains("127.0.0.1:8765 ->"), "{}", hello[1]);
+    assert!(hello.iter().all(|l| l.contains("WEBSOCKET text 8 B")));
+}
