@@ -1,0 +1,3 @@
+#![no_main]
+// Placeholder until the crate lands.
+libfuzzer_sys::fuzz_target!(|_data: &[u8]| {});
