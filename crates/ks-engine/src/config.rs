@@ -24,6 +24,12 @@ pub struct EngineConfig {
     pub grpc: ks_proto_grpc::GrpcConfig,
     /// GraphQL detection caps.
     pub graphql: ks_proto_graphql::GraphqlConfig,
+    /// Redis parser caps.
+    pub redis: ks_proto_redis::RedisConfig,
+    /// Kafka parser caps.
+    pub kafka: ks_proto_kafka::KafkaConfig,
+    /// AMQP parser caps.
+    pub amqp: ks_proto_amqp::AmqpConfig,
     /// IP fragment reassembly caps.
     pub defrag: DefragConfig,
     /// Flows kept at once (default 262 144); past it the least recently active flow is
@@ -77,6 +83,9 @@ impl Default for EngineConfig {
                 ..Default::default()
             },
             graphql: Default::default(),
+            redis: Default::default(),
+            kafka: Default::default(),
+            amqp: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,
             flow_idle_ns: 600_000_000_000,

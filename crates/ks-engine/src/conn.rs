@@ -1,17 +1,24 @@
 //! One connection's application side: protocol detection, and the session
 //! (HTTP/1, HTTP/2, WebSocket) that dissects it.
 
+use crate::amqp::Amqp;
 use crate::config::EngineConfig;
 use crate::drive::{self, Io, Upgrade};
 use crate::entry::{FlowRecord, Output};
 use crate::h2::H2Session;
 use crate::http::HttpSession;
+use crate::kafka::Kafka;
+use crate::paired::PairedSession;
+use crate::redis::Redis;
 use crate::stats::Stats;
 use crate::stream::DirStream;
 use crate::ws::WsSession;
 use ks_proto::{Direction, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict};
+use ks_proto_amqp::AmqpParser;
 use ks_proto_http::Http1Parser;
 use ks_proto_http2::{Http2Parser, UpgradedRequest};
+use ks_proto_kafka::KafkaParser;
+use ks_proto_redis::RedisParser;
 use ks_reassembly::{Side, StreamEvent};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,6 +40,12 @@ pub(crate) enum App {
     Http2(Box<H2Session>),
     /// WebSocket, after a `101`.
     Ws(Box<WsSession>),
+    /// Redis.
+    Redis(Box<PairedSession<Redis>>),
+    /// Kafka.
+    Kafka(Box<PairedSession<Kafka>>),
+    /// AMQP 0-9-1.
+    Amqp(Box<PairedSession<Amqp>>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -100,6 +113,9 @@ macro_rules! with_session {
             App::Http($s) => Some($body),
             App::Http2($s) => Some($body),
             App::Ws($s) => Some($body),
+            App::Redis($s) => Some($body),
+            App::Kafka($s) => Some($body),
+            App::Amqp($s) => Some($body),
             _ => None,
         }
     }};
@@ -187,6 +203,7 @@ impl Conn {
             Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
             // A WebSocket picked up after its handshake: no extensions known.
             Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
+            Some(p @ (Protocol::Redis | Protocol::Kafka | Protocol::Amqp)) => (p, certain),
             Some(p) => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
@@ -200,6 +217,12 @@ impl Conn {
                 };
                 let h2 = Http2Parser::probe(&input);
                 let h1 = Http1Parser::probe(&input);
+                let kafka = KafkaParser::probe(&input);
+                let redis = RedisParser::probe(&input);
+                let amqp = AmqpParser::probe(&input);
+                let unsure = [h1, h2, kafka, redis, amqp]
+                    .iter()
+                    .any(|p| p.verdict == Verdict::Unsure);
                 let n = d.buf.len().min(PREFACE.len());
                 let waiting = d.buf.len() < ctx.cfg.max_probe_bytes;
                 let http_port =
@@ -211,9 +234,13 @@ impl Conn {
                     return;
                 } else if h1.verdict == Verdict::Certain {
                     (Protocol::Http, h1)
-                } else if (h1.verdict == Verdict::Unsure || h2.verdict == Verdict::Unsure)
-                    && waiting
-                {
+                } else if kafka.verdict == Verdict::Certain {
+                    (Protocol::Kafka, kafka)
+                } else if redis.verdict == Verdict::Certain {
+                    (Protocol::Redis, redis)
+                } else if amqp.verdict == Verdict::Certain {
+                    (Protocol::Amqp, amqp)
+                } else if unsure && waiting {
                     return;
                 } else if http_port {
                     // Picked up mid-message on an HTTP port: let the parser resynchronise.
@@ -249,6 +276,15 @@ impl Conn {
             self.app = App::Http2(Box::new(H2Session::new(parser)));
         } else if proto == Protocol::WebSocket {
             self.app = App::Ws(Box::new(WsSession::new(ctx.cfg, None, start)));
+        } else if proto == Protocol::Redis {
+            let parser = RedisParser::new(ctx.cfg.redis.clone(), start);
+            self.app = App::Redis(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Kafka {
+            let parser = KafkaParser::new(ctx.cfg.kafka.clone(), start);
+            self.app = App::Kafka(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Amqp {
+            let parser = AmqpParser::new(ctx.cfg.amqp.clone(), start);
+            self.app = App::Amqp(Box::new(PairedSession::new(parser)));
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
@@ -394,6 +430,9 @@ impl Conn {
             App::Http(_) => "http",
             App::Http2(_) => "http2",
             App::Ws(_) => "websocket",
+            App::Redis(_) => "redis",
+            App::Kafka(_) => "kafka",
+            App::Amqp(_) => "amqp",
             _ => return None,
         };
         with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));

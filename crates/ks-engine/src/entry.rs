@@ -129,15 +129,30 @@ pub enum Request {
     Http(HttpRequest),
     /// A WebSocket message (one-way: `src` sent it to `dst`).
     WebSocket(WebSocketMessage),
+    /// A Redis command.
+    Redis(ks_proto_redis::Request),
+    /// A Redis pushed message (pub/sub `message`, RESP3 push; one-way).
+    RedisPush(ks_proto_redis::OneWay),
+    /// A Kafka request.
+    Kafka(ks_proto_kafka::KafkaRequest),
+    /// An AMQP method (with its content for publish/deliver/return).
+    Amqp(ks_proto_amqp::Method),
 }
 
 /// Protocol-specific response.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
 pub enum Response {
     /// HTTP/1.x or HTTP/2 response.
     Http(HttpResponse),
+    /// A Redis reply.
+    Redis(ks_proto_redis::Reply),
+    /// A Kafka response.
+    Kafka(ks_proto_kafka::KafkaResponse),
+    /// An AMQP `-ok` method.
+    Amqp(ks_proto_amqp::Method),
 }
 
 /// The gRPC side of a request: the call, and the messages the client sent.

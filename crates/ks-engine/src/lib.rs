@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod amqp;
 mod config;
 mod conn;
 mod drive;
@@ -29,7 +30,10 @@ mod entry;
 mod graphql;
 mod h2;
 mod http;
+mod kafka;
+mod paired;
 mod parallel;
+mod redis;
 mod stats;
 mod stream;
 mod ws;
@@ -585,5 +589,8 @@ pub fn dissected_protocols() -> &'static [Protocol] {
         Protocol::Grpc,
         Protocol::Graphql,
         Protocol::WebSocket,
+        Protocol::Redis,
+        Protocol::Kafka,
+        Protocol::Amqp,
     ]
 }

@@ -128,6 +128,12 @@ pub enum Protocol {
     Graphql,
     /// WebSocket (after an HTTP Upgrade).
     WebSocket,
+    /// Redis (RESP2/RESP3).
+    Redis,
+    /// Kafka.
+    Kafka,
+    /// AMQP 0-9-1.
+    Amqp,
     /// TLS.
     Tls,
     /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
@@ -143,6 +149,9 @@ impl Protocol {
             Protocol::Grpc => "grpc",
             Protocol::Graphql => "graphql",
             Protocol::WebSocket => "websocket",
+            Protocol::Redis => "redis",
+            Protocol::Kafka => "kafka",
+            Protocol::Amqp => "amqp",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
         }
@@ -155,6 +164,9 @@ impl Protocol {
             "grpc" => Protocol::Grpc,
             "graphql" => Protocol::Graphql,
             "websocket" | "ws" => Protocol::WebSocket,
+            "redis" | "resp" => Protocol::Redis,
+            "kafka" => Protocol::Kafka,
+            "amqp" => Protocol::Amqp,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,
             _ => return None,

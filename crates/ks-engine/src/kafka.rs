@@ -1,0 +1,68 @@
+//! Kafka entries: requests and responses paired by correlation id (the parser
+//! decodes each response with its request's API key and version); Produce with
+//! `acks=0` is one-way.
+
+use crate::entry::{EntryError, Request, Response};
+use crate::paired::{Item, Protocol};
+use ks_proto_kafka::{KafkaParser, Message};
+
+pub(crate) struct Kafka;
+
+impl Protocol for Kafka {
+    type P = KafkaParser;
+    const NAME: &'static str = "kafka";
+
+    fn item(m: Message) -> Item {
+        match m {
+            Message::Exchange(x) => {
+                let summary = x.summary();
+                let undecoded = x
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.error.clone())
+                    .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()));
+                let version = x
+                    .request
+                    .as_ref()
+                    .map(|r| r.api_version.to_string())
+                    .unwrap_or_default();
+                let x = *x;
+                Item::Exchange {
+                    request: x.request.map(|r| {
+                        let span = (r.start, r.end);
+                        (Request::Kafka(r), span)
+                    }),
+                    response: x.response.map(|r| {
+                        let span = (r.start, r.end);
+                        (Response::Kafka(r), span)
+                    }),
+                    summary,
+                    error: undecoded.map(|e| EntryError {
+                        kind: "not-decoded".into(),
+                        message: e,
+                    }),
+                    version,
+                    request_dir: ks_proto::Direction::ToServer,
+                }
+            }
+            Message::OneWay(o) => Item::OneWay {
+                dir: o.dir,
+                span: (o.start, o.end),
+                summary: o.summary(),
+                error: None,
+                version: o.request.api_version.to_string(),
+                message: Request::Kafka(o.request),
+            },
+            Message::Event(e) => Item::Event(e.kind),
+        }
+    }
+
+    fn counters(p: &KafkaParser, add: &mut dyn FnMut(&'static str, u64)) {
+        let c = p.counters();
+        add("kafka.undecoded", c.undecoded);
+        add("kafka.too_large", c.too_large);
+        add("kafka.parse_errors", c.parse_errors);
+        add("kafka.resyncs", c.resyncs);
+        add("kafka.pending_capped", c.pending_capped);
+    }
+}
