@@ -67,6 +67,11 @@ pub struct KafkaConfig {
     pub max_records: usize,
     /// Decompressed bytes per message (bomb guard).
     pub max_decoded_bytes: usize,
+    /// Decode bodies with kafka-protocol. Its array decoding reserves the
+    /// announced element count before reading (see `docs/kafka.md`): a crafted
+    /// count can make it request a huge allocation, which aborts the process.
+    /// `false` keeps headers, pairing and summaries, without body fields.
+    pub decode_bodies: bool,
 }
 
 impl Default for KafkaConfig {
@@ -81,6 +86,7 @@ impl Default for KafkaConfig {
             max_batches: 32,
             max_records: 64,
             max_decoded_bytes: 8 << 20,
+            decode_bodies: true,
         }
     }
 }
@@ -525,6 +531,9 @@ impl KafkaParser {
             req.error = Some(format!("too large to decode ({size} bytes)"));
             return Ok(req);
         }
+        if !self.cfg.decode_bodies {
+            return Ok(req);
+        }
         let mut acc = Acc::new(&self.cfg);
         match decode::request_body(
             k,
@@ -591,7 +600,7 @@ impl KafkaParser {
         if !whole {
             self.counters.undecoded += 1;
             resp.error = Some(format!("too large to decode ({size} bytes)"));
-        } else {
+        } else if self.cfg.decode_bodies {
             let mut acc = Acc::new(&self.cfg);
             let r = decode::response_header_len(b, hv)
                 .map_err(str::to_string)
