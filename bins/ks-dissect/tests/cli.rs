@@ -312,3 +312,27 @@ fn table_lines_for_grpc_graphql_and_websocket() {
     assert!(hello[1].contains("127.0.0.1:8765 ->"), "{}", hello[1]);
     assert!(hello.iter().all(|l| l.contains("WEBSOCKET text 8 B")));
 }
+
+#[test]
+fn table_lines_for_redis_kafka_and_amqp() {
+    let table = |rel: &str| {
+        let out = run(&[testdata(rel).to_str().unwrap()]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The values are tshark's (the `.tshark.json` beside each capture): `Request: SET
+    // test hi` / `Response: OK`; `Produce v7 Request`, topic quickstart-events, error 0;
+    // `Basic.Publish x=exchange-1 rk=rk-1` with a 12-byte content header.
+    let redis = table("redis/zeek_redis_set.pcap");
+    assert!(redis.contains("REDIS SET \"test\" → OK"), "{redis}");
+    let kafka = table("kafka/deepflow_kafka_00-produce-v7-sw8.pcap");
+    assert!(
+        kafka.contains("KAFKA Produce v7 topic=quickstart-events → 0"),
+        "{kafka}"
+    );
+    let amqp = table("amqp/deepflow_amqp1.pcap");
+    assert!(
+        amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),
+        "{amqp}"
+    );
+}
