@@ -8,9 +8,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let chunk = usize::from(ctl & 0x1f) + 1;
-    // Body decoding by kafka-protocol can abort on crafted array counts (see
-    // docs/kafka.md); a control bit lets the fuzzer cover the rest without it.
-    let decode_bodies = ctl & 0x20 != 0;
+    // Body decoding by kafka-protocol aborts the process on crafted array counts (a
+    // known bug of the dependency, docs/kafka.md; the engine leaves it off by
+    // default). It is fuzzed only with KS_FUZZ_KAFKA_BODIES=1 (then a control bit
+    // picks it), so that ordinary runs test ks's own code.
+    let decode_bodies =
+        ctl & 0x20 != 0 && std::env::var_os("KS_FUZZ_KAFKA_BODIES").is_some();
     let mid = rest.len() * usize::from(ctl >> 6) / 4;
     let (c, s) = rest.split_at(mid);
     let mut p = KafkaParser::new(
@@ -21,7 +24,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         [0, 0],
     );
     let mut out = Vec::new();
-    for (dir, bytes) in [(Direction::ToServer, c), (Direction::ToClient, s), (Direction::ToServer, s)] {
+    for (dir, bytes) in [
+        (Direction::ToServer, c),
+        (Direction::ToClient, s),
+        (Direction::ToServer, s),
+    ] {
         let mut buf: Vec<u8> = Vec::new();
         for piece in bytes.chunks(chunk) {
             buf.extend_from_slice(piece);

@@ -5,6 +5,8 @@
 set -euo pipefail
 port="$1" here="$(cd "$(dirname "$0")" && pwd)"
 tmp="$(mktemp -d)"
+# the Debian rabbitmq-server wrapper drops to the rabbitmq user; erl_crash.dump goes to the cwd
+chown rabbitmq: "$tmp"; cd "$tmp"
 export RABBITMQ_NODENAME=ks@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$port" \
        RABBITMQ_MNESIA_BASE="$tmp/mnesia" RABBITMQ_LOG_BASE="$tmp/log" RABBITMQ_PID_FILE="$tmp/pid"
 cleanup() {
@@ -16,7 +18,7 @@ cleanup() {
 rabbitmq-server > "$tmp/server.out" 2>&1 &
 srv=$!
 trap cleanup EXIT
-for _ in $(seq 1800); do ss -ltn | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
+for _ in $(seq 1800); do kill -0 $srv 2>/dev/null || break; ss -ltn | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
 ss -ltn | grep -q "127.0.0.1:$port " || { cat "$tmp/server.out" >&2; exit 1; }
 sleep 1
 python3 "$here/amqp_demo.py" "$port"

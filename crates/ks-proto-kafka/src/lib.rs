@@ -202,6 +202,9 @@ pub struct KafkaResponse {
     pub records: Vec<RecordBatchInfo>,
     /// What could not be decoded, if anything.
     pub error: Option<String>,
+    /// The body was decoded (false with `KafkaConfig::decode_bodies` off): only then
+    /// do `error_code`, `errors` and `topics` say anything.
+    pub body_decoded: bool,
 }
 
 /// A request and its response (either may be missing).
@@ -271,6 +274,7 @@ impl Exchange {
         };
         let right = match &self.response {
             None => "-".to_string(),
+            Some(r) if !r.body_decoded && r.error.is_none() => "?".to_string(),
             Some(r) => {
                 let code = match (r.error_code, r.errors.first()) {
                     (Some(c), _) if c != 0 => Some(c),
@@ -572,6 +576,7 @@ impl KafkaParser {
             topics: Vec::new(),
             records: Vec::new(),
             error: None,
+            body_decoded: false,
         };
         let req = self
             .pending
@@ -614,6 +619,7 @@ impl KafkaParser {
                 });
             match r {
                 Ok(body) => {
+                    resp.body_decoded = true;
                     resp.throttle_time_ms = body.throttle_time_ms;
                     resp.error_code = body.error_code;
                     resp.error_name = body.error_code.and_then(decode::error_name);
