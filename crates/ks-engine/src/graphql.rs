@@ -29,9 +29,10 @@ pub(crate) fn request_ops(
     if !method.eq_ignore_ascii_case("POST") || body.is_empty() || (body.len() as u64) < size {
         return None;
     }
-    let ct = content_type.unwrap_or("").to_ascii_lowercase();
-    let graphql_body = ct.starts_with("application/graphql");
-    let json = ct.is_empty() || ct.contains("json");
+    // No lower-cased copy per request: compare in place.
+    let ct = content_type.unwrap_or("").as_bytes();
+    let graphql_body = ct.len() >= 19 && ct[..19].eq_ignore_ascii_case(b"application/graphql");
+    let json = ct.is_empty() || ct.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
     let json_query = json && memmem::find(body, b"\"query\"").is_some();
     if !(graphql_body || json_query) {
         return None;
