@@ -8,12 +8,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let chunk = usize::from(ctl & 0x1f) + 1;
-    // Body decoding by kafka-protocol aborts the process on crafted array counts (a
-    // known bug of the dependency, docs/kafka.md; the engine leaves it off by
-    // default). It is fuzzed only with KS_FUZZ_KAFKA_BODIES=1 (then a control bit
-    // picks it), so that ordinary runs test ks's own code.
-    let decode_bodies =
-        ctl & 0x20 != 0 && std::env::var_os("KS_FUZZ_KAFKA_BODIES").is_some();
+    // Bodies go through the vendored kafka-protocol (vendor/README.md) unless a control
+    // bit turns them off, so that both configurations are fuzzed.
+    let decode_bodies = ctl & 0x20 == 0;
     let mid = rest.len() * usize::from(ctl >> 6) / 4;
     let (c, s) = rest.split_at(mid);
     let mut p = KafkaParser::new(

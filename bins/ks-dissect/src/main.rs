@@ -233,11 +233,10 @@ struct Limits {
     /// Bytes buffered for IP fragment reassembly.
     #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().defrag.max_bytes as u64)]
     max_fragment_bytes: u64,
-    /// Decode Kafka message bodies (topics, error codes, records) with kafka-protocol,
-    /// which can abort the process on crafted input (docs/kafka.md): only for trusted
-    /// captures.
+    /// Do not decode Kafka message bodies (topics, error codes, records): headers,
+    /// pairing and summaries without topics only, for speed.
     #[arg(long)]
-    kafka_bodies: bool,
+    no_kafka_bodies: bool,
     /// Seconds an incomplete fragmented datagram is kept.
     #[arg(long, value_name = "SECS", default_value_t = EngineConfig::default().defrag.timeout_ns / 1_000_000_000)]
     fragment_timeout: u64,
@@ -264,7 +263,7 @@ impl Limits {
         c.defrag.max_datagrams = self.max_fragment_datagrams;
         c.defrag.max_bytes = us(self.max_fragment_bytes);
         c.defrag.timeout_ns = self.fragment_timeout.saturating_mul(1_000_000_000);
-        c.kafka.decode_bodies = self.kafka_bodies;
+        c.kafka.decode_bodies = !self.no_kafka_bodies;
     }
 }
 

@@ -84,15 +84,7 @@ impl Default for EngineConfig {
             },
             graphql: Default::default(),
             redis: Default::default(),
-            // kafka-protocol 0.18 reserves array lengths read from the wire before
-            // reading the elements, so a crafted count aborts the process on a failed
-            // allocation (docs/kafka.md): bodies are decoded only when asked
-            // (`ks-dissect --kafka-bodies`, for trusted traffic); headers, pairing and
-            // record batches (our own decoder) need no body decoding.
-            kafka: ks_proto_kafka::KafkaConfig {
-                decode_bodies: false,
-                ..Default::default()
-            },
+            kafka: Default::default(),
             amqp: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,

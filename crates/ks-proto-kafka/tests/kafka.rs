@@ -507,6 +507,57 @@ fn orphan_response_and_bad_body() {
         .starts_with("body not decoded"));
 }
 
+/// Element counts and lengths far larger than the message: upstream kafka-protocol
+/// 0.18.0 allocates them before reading (a 154 GB request aborts the process); the
+/// vendored copy (vendor/README.md) rejects them, so each body is "not decoded" and
+/// the next request is decoded as usual.
+#[test]
+fn crafted_counts_are_errors_not_aborts() {
+    let mut p = parser();
+    let mut out = Vec::new();
+    // Metadata v1: topics Array count 0x7fffffff (the fuzz finding).
+    let v1 = [
+        0, 0, 0, 14, 0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff,
+    ];
+    // Metadata v9 (flexible, header v2): CompactArray count varint 0xfffffffe.
+    let v9 = [
+        0, 0, 0, 16, 0, 3, 0, 9, 0, 0, 0, 2, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+    ];
+    // CreateTopics v5 (flexible): one topic whose CompactString name claims ~4 GiB
+    // (kafka-protocol reads names with a checked length: "not enough bytes").
+    let ct = [
+        0, 0, 0, 17, 0, 19, 0, 5, 0, 0, 0, 3, 0xff, 0xff, 0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f,
+    ];
+    let ok = req(
+        ApiKey::Metadata,
+        1,
+        4,
+        &MetadataRequest::default().with_topics(Some(vec![
+            metadata_request::MetadataRequestTopic::default().with_name(Some(topic("orders"))),
+        ])),
+    );
+    for m in [&v1[..], &v9, &ct, &ok] {
+        feed(&mut p, C, m, usize::MAX, &mut out);
+    }
+    p.end(S, &mut out);
+    p.end(C, &mut out);
+    let xs = exchanges(&out);
+    assert_eq!(xs.len(), 4, "{out:?}");
+    for (x, corr) in xs.iter().zip(1..) {
+        let r = x.request.as_ref().unwrap();
+        assert_eq!(r.correlation_id, corr);
+        if corr < 4 {
+            let e = r.error.as_deref().unwrap();
+            assert!(e.starts_with("body not decoded"), "{e}");
+            let why = ["larger than the", "larger than the", "Not enough bytes"];
+            assert!(e.contains(why[corr as usize - 1]), "{e}");
+        } else {
+            assert!(r.error.is_none(), "{:?}", r.error);
+            assert_eq!(r.topics[0].name, "orders");
+        }
+    }
+}
+
 #[test]
 fn gap_resyncs_to_next_request() {
     let mut p = parser();
