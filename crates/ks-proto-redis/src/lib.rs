@@ -15,7 +15,7 @@
 //!         let req = x.request.as_ref().unwrap();
 //!         assert_eq!(req.command, "SET");
 //!         assert_eq!(x.response.as_ref().unwrap().kind, ReplyType::Simple);
-//!         assert_eq!(x.summary(), "SET \"user:1\" → OK");
+//!         assert_eq!(x.summary(), "SET user:1 → OK");
 //!     }
 //!     _ => unreachable!(),
 //! }
@@ -229,10 +229,10 @@ fn ser_dir<S: Serializer>(d: &Direction, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Request {
-    /// `SET "user:1"`: the command and its first argument.
+    /// `SET user:1`: the command and its first argument (quoted when not a plain token).
     pub fn summary(&self) -> String {
         match self.args.first() {
-            Some(a) => format!("{} {}", self.command, a.short()),
+            Some(a) => format!("{} {}", self.command, a.short_token()),
             None => self.command.clone(),
         }
     }
@@ -307,7 +307,7 @@ fn cut(s: &str) -> String {
 }
 
 impl Exchange {
-    /// `SET "user:1" → OK`; `?` for a missing command, `(no reply)` for a missing reply.
+    /// `SET user:1 → OK`, `GET "a b" → "x"`; `?` for a missing command, `(no reply)` for a missing reply.
     pub fn summary(&self) -> String {
         let req = self
             .request

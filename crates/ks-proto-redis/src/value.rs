@@ -114,8 +114,29 @@ impl Arg {
                     quote_short(s, true)
                 }
             }
-            Arg::Binary { base64 } => format!("<{} bytes>", base64.len() / 4 * 3),
+            Arg::Binary { base64 } => {
+                // Padded base64: 4 characters per 3 bytes, less one byte per '='.
+                let pad = base64.bytes().rev().take_while(|&b| b == b'=').count();
+                format!("<{} bytes>", (base64.len() / 4 * 3).saturating_sub(pad))
+            }
             Arg::Partial { size, .. } => format!("<{size} bytes>"),
+        }
+    }
+
+    /// Short form of a request argument: bare when it is a plain token (as in
+    /// `SET user:1`; at most 40 printable characters, none a space or a quote),
+    /// otherwise as [`Arg::short`] (quoted, cut, or `<N bytes>`).
+    pub fn short_token(&self) -> String {
+        match self {
+            Arg::Text(s)
+                if !s.is_empty()
+                    && s.len() <= 40
+                    && s.bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'') =>
+            {
+                s.clone()
+            }
+            other => other.short(),
         }
     }
 

@@ -191,6 +191,30 @@ fn resp3_attribute_attached_to_reply() {
     assert_eq!(r.value, json!([1, 2]));
 }
 
+/// A plain first argument is shown bare; one with a space, a quote or no text is not.
+#[test]
+fn summary_quotes_only_when_needed() {
+    let mut h = H::new();
+    h.feed(C, &cmd(&["GET", "two words"]))
+        .feed(S, b"$1\r\nx\r\n")
+        .feed(C, &cmd(&["GET", "say\"hi"]))
+        .feed(S, b"$-1\r\n")
+        .feed(C, b"*2\r\n$3\r\nGET\r\n$2\r\n\xff\xfe\r\n")
+        .feed(S, b"$-1\r\n")
+        .feed(C, &cmd(&["GET", ""]))
+        .feed(S, b"$-1\r\n");
+    let s: Vec<String> = h.exchanges().iter().map(|x| x.summary()).collect();
+    assert_eq!(
+        s,
+        [
+            "GET \"two words\" → \"x\"",
+            "GET \"say\"hi\" → (nil)",
+            "GET <2 bytes> → (nil)",
+            "GET \"\" → (nil)",
+        ]
+    );
+}
+
 #[test]
 fn simple_exchange_and_summary() {
     let mut h = H::new();
@@ -206,7 +230,7 @@ fn simple_exchange_and_summary() {
     );
     assert_eq!(req.argc, 2);
     assert_eq!((req.start, req.end), (0, 34));
-    assert_eq!(x[0].summary(), "SET \"user:1\" → OK");
+    assert_eq!(x[0].summary(), "SET user:1 → OK");
     let j = serde_json::to_value(x[0]).unwrap();
     assert_eq!(
         j,
@@ -237,11 +261,11 @@ fn summaries() {
     assert_eq!(
         s,
         vec![
-            "GET \"a\" → (nil)",
-            "INCR \"n\" → 7",
+            "GET a → (nil)",
+            "INCR n → 7",
             "FOO → ERR unknown command 'FOO'",
-            "LRANGE \"l\" → [3 items]",
-            "GET \"b\" → \"0123456789012345678901234567890123456789…\"",
+            "LRANGE l → [3 items]",
+            "GET b → \"0123456789012345678901234567890123456789…\"",
         ]
     );
 }
@@ -333,7 +357,7 @@ fn subscribe_resp2() {
         json!([["subscribe", "first", 1], ["subscribe", "second", 2]])
     );
     assert_eq!((sub.start, sub.end), (0, 69));
-    assert_eq!(x[0].summary(), "SUBSCRIBE \"first\" → [2 replies]");
+    assert_eq!(x[0].summary(), "SUBSCRIBE first → [2 replies]");
     assert_eq!(x[1].response.as_ref().unwrap().replies, 1);
     assert_eq!(x[2].response.as_ref().unwrap().replies, 2);
     let o = h.oneways();
@@ -411,7 +435,7 @@ fn inline_commands() {
         vec![Arg::Text("foo".into()), Arg::Text("bar".into())]
     );
     assert_eq!((r.start, r.end), (6, 19));
-    assert_eq!(x[2].summary(), "EXISTS \"somekey\" → 0");
+    assert_eq!(x[2].summary(), "EXISTS somekey → 0");
 }
 
 #[test]
@@ -549,7 +573,7 @@ fn end_flushes_unanswered_and_pending_cap() {
     h.p.end(S, &mut h.out);
     let x = h.exchanges();
     assert_eq!(x.len(), 3);
-    assert_eq!(x[2].summary(), "GET \"c\" → (no reply)");
+    assert_eq!(x[2].summary(), "GET c → (no reply)");
     assert_eq!(h.p.counters().unanswered, 3);
 }
 
