@@ -147,7 +147,29 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "extra in ks: stream 0 \"ws says \\\"fragments please\\\"\" (ks frames 42..42)",
         DEFLATE_AFTER_FRAGMENTS,
     ),
+    (
+        "deepflow_kafka_00-produce-v2.pcap",
+        "missing in ks: stream 0 \"kafka topic topic2\" (tshark frame 1)",
+        "kafka-protocol 0.18, which ks decodes Kafka bodies with, knows Produce from v3 on (v0-v2 were removed in Kafka 4.0, KIP-896); ks shows the request's header fields and says the body was not decoded (unsupported version) instead of guessing",
+    ),
+    (
+        "ndpi_kafka.pcapng",
+        "missing in ks: stream 8 \"kafka topic [ Null ]\" (tshark frame 33)",
+        KAFKA_NEWER_THAN_TSHARK,
+    ),
+    (
+        "ndpi_kafka.pcapng",
+        "extra in ks: stream 8 \"kafka topic sampleTopic\" (ks frames 33..33)",
+        KAFKA_NEWER_THAN_TSHARK,
+    ),
+    (
+        "ndpi_kafka.pcapng",
+        "extra in ks: stream 8 \"kafka topic sampleTopic\" (ks frames 36..36)",
+        KAFKA_NEWER_THAN_TSHARK,
+    ),
 ];
+
+const KAFKA_NEWER_THAN_TSHARK: &str = "tshark 4.0 marks Metadata v12 and Produce v9 \"[Unsupported API version]\" and reads them with an older schema: for Metadata v12 it takes the topic id (a UUID, new in v10) as the name and shows [ Null ], for Produce v9 (flexible) it finds no topic; the console-producer asked for and produced to sampleTopic, which the broker's Metadata response (tshark frame 34) names too";
 
 const DEFLATE_AFTER_FRAGMENTS: &str = "tshark 4.0 does not inflate a fragmented permessage-deflate message (its text comes out garbled) and, with context takeover, then inflates the next message of that direction against the wrong window; the client sent \"fragments please\" (testdata/captures/ws_demo.py), which is what ks shows";
 
@@ -422,7 +444,22 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
             for c in &corr {
                 out.push(((stream, format!("kafka resp corr {c}")), frame));
             }
+            // Non-zero error codes anywhere in the response, once per frame.
+            for c in uniq(strs(f, "kafka.error")) {
+                if c != "0" {
+                    out.push(((stream, format!("kafka error {c}")), frame));
+                }
+            }
         } else {
+            // Topic names, once per frame, for the APIs whose topics ks lists.
+            if keys
+                .first()
+                .is_some_and(|k| KAFKA_TOPIC_APIS.contains(&k.as_str()))
+            {
+                for t in uniq(strs(f, "kafka.topic_name")) {
+                    out.push(((stream, format!("kafka topic {t}")), frame));
+                }
+            }
             for (i, key) in keys.iter().enumerate() {
                 let what = format!(
                     "kafka req {key} v{} corr {}",
@@ -516,6 +553,9 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
 /// The same items from ks entries, with the frame range that carried each.
 fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
     let mut out = Vec::new();
+    // Items tshark gives once per frame (Kafka topics and error codes): one frame may
+    // complete several messages, so these are deduplicated by completing frame.
+    let mut once: Vec<(Item, [u64; 2])> = Vec::new();
     let mut last = None;
     // TCP streams upgraded from HTTP/1 with `Upgrade: h2c`: their stream 1 request went as HTTP/1.
     let upgraded: Vec<u64> = entries
@@ -529,16 +569,22 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
     for e in entries {
         if let Some(fr) = e.frames.request {
             match &e.request {
-                Some(Request::Kafka(r)) => out.push((
-                    (
-                        e.stream,
-                        format!(
-                            "kafka req {} v{} corr {}",
-                            r.api_key, r.api_version, r.correlation_id
+                Some(Request::Kafka(r)) => {
+                    out.push((
+                        (
+                            e.stream,
+                            format!(
+                                "kafka req {} v{} corr {}",
+                                r.api_key, r.api_version, r.correlation_id
+                            ),
                         ),
-                    ),
-                    fr,
-                )),
+                        fr,
+                    ));
+                    let names = uniq(r.topics.iter().map(|t| t.name.clone()).collect());
+                    for t in names {
+                        once.push(((e.stream, format!("kafka topic {t}")), fr));
+                    }
+                }
                 Some(Request::Amqp(m)) => out.push((
                     (
                         e.stream,
@@ -554,10 +600,19 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
         }
         if let Some(fr) = e.frames.response {
             match &e.response {
-                Some(Response::Kafka(r)) => out.push((
-                    (e.stream, format!("kafka resp corr {}", r.correlation_id)),
-                    fr,
-                )),
+                Some(Response::Kafka(r)) => {
+                    out.push((
+                        (e.stream, format!("kafka resp corr {}", r.correlation_id)),
+                        fr,
+                    ));
+                    let codes = r
+                        .error_code
+                        .into_iter()
+                        .chain(r.errors.iter().map(|x| x.code));
+                    for c in uniq(codes.filter(|c| *c != 0).map(|c| c.to_string()).collect()) {
+                        once.push(((e.stream, format!("kafka error {c}")), fr));
+                    }
+                }
                 Some(Response::Amqp(m)) => out.push((
                     (
                         e.stream,
@@ -626,8 +681,22 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
             }
         }
     }
+    once.sort_by(|a, b| (&a.0, a.1[1]).cmp(&(&b.0, b.1[1])));
+    once.dedup_by(|a, b| a.0 == b.0 && a.1[1] == b.1[1]);
+    out.extend(once);
     out
 }
+
+/// The distinct values, sorted.
+fn uniq(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Kafka API keys whose requests ks lists topics for (docs/kafka.md): Produce, Fetch,
+/// ListOffsets, Metadata, OffsetCommit, OffsetFetch, CreateTopics, DeleteTopics.
+const KAFKA_TOPIC_APIS: &[&str] = &["0", "1", "2", "3", "8", "9", "19", "20"];
 
 /// Compare HTTP/2, gRPC and WebSocket items: each reference item must be in ks
 /// output, in a frame range that contains tshark's frame; nothing extra.
@@ -815,6 +884,8 @@ fn http_messages_and_flows_agree_with_tshark() {
         "ws says",
         "kafka req",
         "kafka resp",
+        "kafka topic",
+        "kafka error",
         "redis req",
         "redis err",
     ] {
