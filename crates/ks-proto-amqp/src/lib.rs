@@ -134,34 +134,15 @@ pub struct AmqpCounters {
     pub incomplete_contents: u64,
 }
 
-/// What the parser emits.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Message {
-    /// A synchronous request and its `-ok` (either may be `None`: unanswered at
-    /// the end / response without request).
-    Exchange(Box<Exchange>),
-    /// An asynchronous method (basic.publish/deliver/return/ack/nack/reject,
-    /// connection.blocked, basic.cancel from the server...).
-    OneWay(Box<OneWay>),
-    /// Something worth counting that is not a message.
-    Event(Event),
-}
+/// What the parser emits: exchanges (a synchronous request and its `-ok`, either may
+/// be missing), one-way messages (basic.publish/deliver/return/ack/nack/reject,
+/// connection.blocked, basic.cancel from the server...) and events.
+pub type Message = ks_proto::Paired<Exchange, OneWay>;
 
-/// A notable condition (cap hit, resync, content cut...).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    /// Short machine-readable kind: `resync`, `frame-too-large`, `table-capped`,
-    /// `pending-capped`, `channels-capped`, `content-incomplete`,
-    /// `unexpected-frame`, `malformed`, `unknown-method`.
-    pub kind: &'static str,
-    /// Human-readable detail.
-    pub message: String,
-    /// Direction it happened in.
-    #[serde(serialize_with = "ser_dir")]
-    pub dir: Direction,
-    /// Absolute stream offset in that direction.
-    pub offset: u64,
-}
+/// A notable condition: `resync`, `frame-too-large`, `table-capped`,
+/// `pending-capped`, `channels-capped`, `content-incomplete`, `unexpected-frame`,
+/// `malformed`, `unknown-method`.
+pub type Event = ks_proto::ParserEvent;
 
 fn ser_dir<S: Serializer>(d: &Direction, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(match d {

@@ -230,29 +230,13 @@ pub struct OneWay {
     pub request: KafkaRequest,
 }
 
-/// Something worth counting that is not a message.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    /// Short machine-readable kind (`too-large`, `pending-capped`, ...).
-    pub kind: &'static str,
-    /// Detail.
-    pub message: String,
-    /// Direction it happened in.
-    pub dir: Direction,
-    /// Absolute offset in that direction.
-    pub offset: u64,
-}
+/// Something worth counting: `too-large`, `pending-capped`,
+/// `duplicate-correlation-id`, `gap`.
+pub type Event = ks_proto::ParserEvent;
 
-/// Output of [`KafkaParser`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Message {
-    /// A request and its response.
-    Exchange(Box<Exchange>),
-    /// A request without response (Produce acks=0).
-    OneWay(Box<OneWay>),
-    /// Something worth counting that is not a message.
-    Event(Event),
-}
+/// Output of [`KafkaParser`]: exchanges (a request and its response, either may be
+/// missing), one-way requests (Produce with `acks=0`) and events.
+pub type Message = ks_proto::Paired<Exchange, OneWay>;
 
 fn req_label(r: &KafkaRequest) -> String {
     let mut s = format!("{} v{}", r.api_name, r.api_version);

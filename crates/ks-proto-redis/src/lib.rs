@@ -99,29 +99,12 @@ pub struct RedisCounters {
     pub truncated: u64,
 }
 
-/// What the parser emits.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Message {
-    /// A request and its reply (either may be None: unanswered at the end / reply without request).
-    Exchange(Box<Exchange>),
-    /// A one-way message: a pub/sub message or another out-of-band push.
-    OneWay(Box<OneWay>),
-    /// Something worth counting that is not a message.
-    Event(Event),
-}
+/// What the parser emits: exchanges (a command and its reply, either may be missing),
+/// one-way messages (pub/sub messages and other pushes) and events.
+pub type Message = ks_proto::Paired<Exchange, OneWay>;
 
-/// Something worth counting that is not a message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// `"gap"`, `"pending-capped"`, `"truncated-at-end"`.
-    pub kind: &'static str,
-    /// Detail.
-    pub message: String,
-    /// Direction it concerns.
-    pub dir: Direction,
-    /// Absolute stream offset in that direction.
-    pub offset: u64,
-}
+/// Something worth counting: `gap`, `pending-capped`, `truncated-at-end`.
+pub type Event = ks_proto::ParserEvent;
 
 /// A command and its reply.
 #[derive(Debug, Clone, PartialEq, Serialize)]

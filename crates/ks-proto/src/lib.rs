@@ -55,6 +55,33 @@ impl Direction {
     }
 }
 
+/// Output of a parser that pairs requests with responses itself, because it sees both
+/// directions and knows the session id (Redis reply order, Kafka correlation id, AMQP
+/// channel): an exchange, a one-way message, or an event worth counting.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Paired<X, O> {
+    /// A request and its response (either may be missing: unanswered at the end, or a
+    /// response whose request was not seen).
+    Exchange(Box<X>),
+    /// A message that gets no response (pushed, published, Kafka `acks=0`...).
+    OneWay(Box<O>),
+    /// Something worth counting that is not a message.
+    Event(ParserEvent),
+}
+
+/// Something worth counting that is not a message: a cap reached, a resync, a gap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParserEvent {
+    /// Short machine-readable kind (`gap`, `pending-capped`, `resync`...).
+    pub kind: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+    /// Direction it happened in.
+    pub dir: Direction,
+    /// Absolute stream offset in that direction.
+    pub offset: u64,
+}
+
 /// Role of an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
