@@ -11,6 +11,7 @@ pub enum Category {
     Grpc,
     Kafka,
     Redis,
+    Amqp,
     Dns,
     Tls,
     /// TCP corner cases and link-layer variants (mostly HTTP/1 over odd TCP).
@@ -25,6 +26,7 @@ impl Category {
             Category::Grpc => "grpc",
             Category::Kafka => "kafka",
             Category::Redis => "redis",
+            Category::Amqp => "amqp",
             Category::Dns => "dns",
             Category::Tls => "tls",
             Category::Other => "other",
@@ -33,15 +35,16 @@ impl Category {
 }
 
 /// Share of output bytes per category, in percent (a busy cluster: HTTP/1, HTTP/2 and gRPC
-/// most, then Kafka, Redis, DNS, TLS, the rest).
-pub const MIX: [(Category, u64); 8] = [
+/// most, then Kafka, Redis, AMQP, DNS, TLS, the rest).
+pub const MIX: [(Category, u64); 9] = [
     (Category::Http1, 30),
     (Category::Http2, 18),
     (Category::Grpc, 18),
-    (Category::Kafka, 9),
-    (Category::Redis, 8),
+    (Category::Kafka, 8),
+    (Category::Redis, 6),
+    (Category::Amqp, 4),
     (Category::Dns, 6),
-    (Category::Tls, 6),
+    (Category::Tls, 5),
     (Category::Other, 5),
 ];
 
@@ -122,6 +125,10 @@ pub static SOURCES: &[Source] = &[
     src!(Category::Redis, "redis/zeek_redis_pipelining-example.pcap"),
     src!(Category::Redis, "redis/zeek_redis_set.pcap"),
     src!(Category::Redis, "redis/zeek_redis_stream.pcap"),
+    src!(Category::Amqp, "amqp/deepflow_amqp-error.pcap"),
+    src!(Category::Amqp, "amqp/deepflow_amqp1.pcap"),
+    src!(Category::Amqp, "amqp/ks_amqp_pika.pcap"),
+    src!(Category::Amqp, "amqp/ndpi_amqp.pcap"),
     src!(Category::Dns, "dns/deepflow_dns-tcp-multi.pcap"),
     src!(Category::Dns, "dns/tcpdump_dns_tcp.pcap"),
     src!(Category::Dns, "dns/tcpdump_dns_udp.pcap"),
