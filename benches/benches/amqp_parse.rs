@@ -5,56 +5,15 @@
 //! `KS_AMQP_DUMP=1` prints every message summary once (a smoke test).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ks_benches::{pcap_dir, tcp_streams, TcpStreams};
-use ks_proto::{Direction, StreamParser};
+use ks_benches::{feed_connection, protocol_corpus, Order, TcpStreams};
 use ks_proto_amqp::{AmqpConfig, AmqpParser, Message};
 
-/// Feeds one connection, directions alternating piece by piece (the server
-/// speaks right after the protocol header, so pairing needs both sides in
-/// step), and returns (messages, parse errors).
+/// Feeds one connection ([`Order::Alternating`]) and returns (messages, parse errors).
 fn parse_conn(c: &TcpStreams, chunk: usize, out: &mut Vec<Message>) -> (u64, u64) {
     let mut p = AmqpParser::new(AmqpConfig::default(), [0, 0]);
-    let mut errors = 0;
-    let step = if chunk == 0 { usize::MAX >> 1 } else { chunk };
-    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-    let (mut at_c, mut at_s) = (0usize, 0usize);
-    while at_c < c.client.len() || at_s < c.server.len() {
-        for (dir, data, at) in [
-            (Direction::ToServer, &c.client, &mut at_c),
-            (Direction::ToClient, &c.server, &mut at_s),
-        ] {
-            if *at >= data.len() {
-                continue;
-            }
-            let end = data.len().min(at.saturating_add(step));
-            let buf = &mut bufs[dir.index()];
-            buf.extend_from_slice(&data[*at..end]);
-            *at = end;
-            let mut pos = 0;
-            let mut errs = 0;
-            while pos < buf.len() && errs < 3 {
-                match p.parse(dir, &buf[pos..], out) {
-                    Ok(r) => {
-                        errs = 0;
-                        pos += r.consumed;
-                        if r.consumed == 0 {
-                            break;
-                        }
-                    }
-                    Err(_) => {
-                        errors += 1;
-                        errs += 1;
-                    }
-                }
-            }
-            buf.drain(..pos);
-        }
-    }
-    p.end(Direction::ToServer, out);
-    p.end(Direction::ToClient, out);
+    let errors = feed_connection(&mut p, c, chunk, Order::Alternating, out);
     (out.len() as u64, errors)
 }
 
@@ -71,37 +30,7 @@ fn parse_all(conns: &[TcpStreams], chunk: usize) -> (u64, u64) {
 }
 
 fn corpus() -> Vec<(String, Vec<TcpStreams>)> {
-    let mut dirs = vec![pcap_dir().join("amqp")];
-    let shared = PathBuf::from("/work/shared/testdata/pcap/amqp");
-    if shared.is_dir() {
-        dirs.push(shared);
-    }
-    let mut seen = std::collections::BTreeMap::new();
-    for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let path = e.path();
-            if path.extension().is_some_and(|x| x == "pcap") {
-                let name = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                seen.entry(name).or_insert(path);
-            }
-        }
-    }
-    seen.into_iter()
-        .filter_map(|(name, path)| match tcp_streams(&path) {
-            Ok(c) => Some((name, c)),
-            Err(e) => {
-                eprintln!("amqp_parse: {}: {e}", path.display());
-                None
-            }
-        })
-        .collect()
+    protocol_corpus("amqp")
 }
 
 fn frame(t: u8, ch: u16, payload: &[u8], out: &mut Vec<u8>) {

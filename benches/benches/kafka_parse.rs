@@ -1,7 +1,26 @@
-//! Kafka parse throughput: a produce/fetch conversation with record batches.
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+//! Kafka parse throughput of `KafkaParser` (bodies decoded): a synthetic produce
+//! conversation with record batches, and the reassembled connections of the testdata
+//! Kafka captures fed like the engine does, in one piece per direction and in
+//! 1460-byte pieces.
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ks_benches::{feed_connection, protocol_corpus, Order, TcpStreams};
 use ks_proto::{Direction, StreamParser};
 use ks_proto_kafka::{KafkaConfig, KafkaParser};
+
+/// Every connection of a capture; returns (messages, parse errors).
+fn parse_all(conns: &[TcpStreams], chunk: usize) -> (u64, u64) {
+    let mut out = Vec::new();
+    let (mut m, mut e) = (0, 0);
+    for c in conns {
+        out.clear();
+        let mut p = KafkaParser::new(KafkaConfig::default(), [0, 0]);
+        e += feed_connection(&mut p, c, chunk, Order::ClientFirst, &mut out);
+        m += out.len() as u64;
+    }
+    (m, e)
+}
 
 fn be16(v: &mut Vec<u8>, x: i16) {
     v.extend_from_slice(&x.to_be_bytes());
@@ -105,6 +124,26 @@ fn bench(c: &mut Criterion) {
             out
         })
     });
+    for (name, conns) in protocol_corpus("kafka") {
+        let bytes: u64 = conns
+            .iter()
+            .map(|c| (c.client.len() + c.server.len()) as u64)
+            .sum();
+        let (messages, errors) = parse_all(&conns, 0);
+        eprintln!(
+            "kafka/{name}: {} connections, {bytes} bytes, {messages} messages, {errors} parse errors",
+            conns.len()
+        );
+        if bytes < 512 {
+            continue;
+        }
+        g.throughput(Throughput::Bytes(bytes));
+        for (mode, chunk) in [("whole", 0usize), ("mss1460", 1460)] {
+            g.bench_with_input(BenchmarkId::new(mode, &name), &conns, |b, conns| {
+                b.iter(|| black_box(parse_all(black_box(conns), chunk)))
+            });
+        }
+    }
     g.finish();
 }
 

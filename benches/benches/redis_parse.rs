@@ -5,46 +5,19 @@
 //! `KS_REDIS_DUMP=1` prints every message summary once (a smoke test).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ks_benches::{pcap_dir, tcp_streams, TcpStreams};
-use ks_proto::{Direction, StreamParser};
+use ks_benches::{feed_connection, protocol_corpus, Order, TcpStreams};
 use ks_proto_redis::{Message, RedisConfig, RedisParser};
 
-/// Feeds one connection (client bytes first, then server bytes: requests are
-/// remembered until their replies come) and returns (messages, parse errors).
+/// Feeds one connection ([`Order::ClientFirst`]) and returns (messages, parse errors).
 fn parse_conn(c: &TcpStreams, chunk: usize, out: &mut Vec<Message>) -> (u64, u64) {
     let cfg = RedisConfig {
         max_pending: 1 << 16,
         ..RedisConfig::default()
     };
     let mut p = RedisParser::new(cfg, [0, 0]);
-    let mut errors = 0;
-    for (dir, data) in [
-        (Direction::ToServer, &c.client),
-        (Direction::ToClient, &c.server),
-    ] {
-        let mut buf: Vec<u8> = Vec::new();
-        let step = if chunk == 0 { data.len().max(1) } else { chunk };
-        for piece in data.chunks(step) {
-            buf.extend_from_slice(piece);
-            let mut at = 0;
-            loop {
-                match p.parse(dir, &buf[at..], out) {
-                    Ok(r) => {
-                        at += r.consumed;
-                        if r.consumed == 0 || at == buf.len() {
-                            break;
-                        }
-                    }
-                    Err(_) => errors += 1,
-                }
-            }
-            buf.drain(..at);
-        }
-        p.end(dir, out);
-    }
+    let errors = feed_connection(&mut p, c, chunk, Order::ClientFirst, out);
     (out.len() as u64, errors)
 }
 
@@ -61,37 +34,7 @@ fn parse_all(conns: &[TcpStreams], chunk: usize) -> (u64, u64) {
 }
 
 fn corpus() -> Vec<(String, Vec<TcpStreams>)> {
-    let mut dirs = vec![pcap_dir().join("redis")];
-    let shared = PathBuf::from("/work/shared/testdata/pcap/redis");
-    if shared.is_dir() {
-        dirs.push(shared);
-    }
-    let mut seen = std::collections::BTreeMap::new();
-    for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let path = e.path();
-            if path.extension().is_some_and(|x| x == "pcap") {
-                let name = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                seen.entry(name).or_insert(path);
-            }
-        }
-    }
-    seen.into_iter()
-        .filter_map(|(name, path)| match tcp_streams(&path) {
-            Ok(c) => Some((name, c)),
-            Err(e) => {
-                eprintln!("redis_parse: {}: {e}", path.display());
-                None
-            }
-        })
-        .collect()
+    protocol_corpus("redis")
 }
 
 /// 1000 pipelined SET/GET commands and their replies.

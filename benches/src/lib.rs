@@ -513,3 +513,118 @@ mod tests {
         assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), es.len());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Pairing parsers (Redis, Kafka, AMQP)
+
+/// How [`feed_connection`] orders the two directions of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// All client pieces, then all server pieces: each request is pending before
+    /// its reply arrives (Redis, Kafka), whatever the pieces' sizes.
+    ClientFirst,
+    /// The directions alternate piece by piece, for protocols whose server speaks
+    /// right after the client's first bytes (AMQP).
+    Alternating,
+}
+
+/// Feeds one connection to `p` the way the engine does — the unconsumed rest of a
+/// direction is kept and the next piece appended, an `Err` is retried on the same
+/// bytes (at most 3 in a row) — in pieces of `chunk` bytes (0: one piece per
+/// direction), then ends both directions. Returns the number of parse errors.
+pub fn feed_connection<P: StreamParser>(
+    p: &mut P,
+    c: &TcpStreams,
+    chunk: usize,
+    order: Order,
+    out: &mut Vec<P::Message>,
+) -> u64 {
+    let step = if chunk == 0 { usize::MAX >> 1 } else { chunk };
+    let sides = [
+        (Direction::ToServer, &c.client),
+        (Direction::ToClient, &c.server),
+    ];
+    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut at = [0usize; 2];
+    let mut errors = 0;
+    let mut next = |d: usize, at: &mut [usize; 2], out: &mut Vec<P::Message>| {
+        let (dir, data) = sides[d];
+        let end = data.len().min(at[d].saturating_add(step));
+        feed_piece(p, dir, &data[at[d]..end], &mut bufs[d], out, &mut errors);
+        at[d] = end;
+    };
+    let more = |at: &[usize; 2], d: usize| at[d] < sides[d].1.len();
+    match order {
+        Order::ClientFirst => {
+            for d in 0..2 {
+                while more(&at, d) {
+                    next(d, &mut at, out);
+                }
+            }
+        }
+        Order::Alternating => {
+            while more(&at, 0) || more(&at, 1) {
+                for d in 0..2 {
+                    if more(&at, d) {
+                        next(d, &mut at, out);
+                    }
+                }
+            }
+        }
+    }
+    p.end(Direction::ToServer, out);
+    p.end(Direction::ToClient, out);
+    errors
+}
+
+/// One piece of `dir`: appended to what was left unconsumed, then parsed.
+fn feed_piece<P: StreamParser>(
+    p: &mut P,
+    dir: Direction,
+    piece: &[u8],
+    buf: &mut Vec<u8>,
+    out: &mut Vec<P::Message>,
+    errors: &mut u64,
+) {
+    buf.extend_from_slice(piece);
+    let (mut pos, mut in_a_row) = (0, 0);
+    while pos < buf.len() && in_a_row < 3 {
+        match p.parse(dir, &buf[pos..], out) {
+            Ok(r) => {
+                in_a_row = 0;
+                pos += r.consumed;
+                if r.consumed == 0 {
+                    break;
+                }
+            }
+            Err(_) => {
+                *errors += 1;
+                in_a_row += 1;
+            }
+        }
+    }
+    buf.drain(..pos);
+}
+
+/// The reassembled TCP connections of every capture in `testdata/pcap/<dir>/`, by file
+/// stem, in name order (a capture that cannot be read is reported and left out).
+pub fn protocol_corpus(dir: &str) -> Vec<(String, Vec<TcpStreams>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(pcap_dir().join(dir))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"));
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            match tcp_streams(&path) {
+                Ok(c) => Some((name, c)),
+                Err(e) => {
+                    eprintln!("{dir}: {}: {e}", path.display());
+                    None
+                }
+            }
+        })
+        .collect()
+}
