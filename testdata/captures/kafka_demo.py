@@ -46,8 +46,24 @@ fire.flush()
 time.sleep(0.2)
 fire.close()
 
+# One batch for each other codec kafka-python has (snappy, lz4, zstd) on a topic of its own
+# (Tansu does not create topics on first use).
+admin.create_topics([NewTopic("codecs", num_partitions=1, replication_factor=1)])
+for codec in ("snappy", "lz4", "zstd"):
+    p = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=f"ks-{codec}",
+        compression_type=codec,
+        linger_ms=50,
+    )
+    for i in range(3):
+        p.send("codecs", key=f"k{i}".encode(), value=f"compressed with {codec}, record {i}".encode())
+    p.flush()
+    p.close()
+
 consumer = KafkaConsumer(
     "orders",
+    "codecs",
     bootstrap_servers=bootstrap,
     client_id="ks-consumer",
     group_id="ks-demo",
@@ -58,7 +74,7 @@ consumer = KafkaConsumer(
 seen = 0
 for _ in consumer:
     seen += 1
-    if seen >= 7:
+    if seen >= 16:
         break
 consumer.commit()
 print("consumed", seen)
@@ -73,5 +89,5 @@ try:
 except KafkaError as e:
     print("missing topic:", type(e).__name__)
 
-admin.delete_topics(["orders"])
+admin.delete_topics(["orders", "codecs"])
 admin.close()

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # kafka_scenario.sh PORT — run inside the capture namespace by make-kafka.sh.
-# Starts a Tansu broker (Apache Kafka compatible, Rust; in-memory storage), then:
-#   1. kcat -L (ApiVersions, Metadata);
-#   2. kafka_demo.py (kafka-python): admin CreateTopics (and again: TOPIC_ALREADY_EXISTS),
-#      producer acks=all with keys, headers and gzip, producer acks=0 (no response),
-#      consumer group (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, Fetch,
-#      OffsetCommit, OffsetFetch, LeaveGroup), Metadata of a missing topic, DeleteTopics;
-#   3. kcat producing one batch each with snappy, lz4 and zstd, then consuming them.
+# Starts a Tansu broker (Apache Kafka compatible, Rust; in-memory storage), then runs
+# kafka_demo.py (kafka-python): admin CreateTopics (and again: TOPIC_ALREADY_EXISTS),
+# producer acks=all with keys, headers and gzip, producer acks=0 (no response), one batch
+# each with snappy, lz4 and zstd, a consumer group (FindCoordinator, JoinGroup, SyncGroup,
+# Heartbeat, ListOffsets, Fetch, OffsetCommit, OffsetFetch, LeaveGroup), Metadata of a
+# missing topic, DeleteTopics.
+# (kcat 1.7.1 / librdkafka 2.0 from Debian 12 fails on Tansu's ApiVersions v3 response,
+# "Read underflow", so it is not used.)
 set -euo pipefail
 port="$1"
 tansu="${TANSU:-$(command -v tansu)}"
@@ -19,12 +20,4 @@ trap 'kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true' EXIT
 for _ in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
 b="127.0.0.1:$port"
 
-kcat -b "$b" -L >/dev/null
-
 python3 "$here/kafka_demo.py" "$b"
-
-for codec in snappy lz4 zstd; do
-    printf 'k1:compressed with %s, record one\nk2:compressed with %s, record two\n' "$codec" "$codec" |
-        kcat -b "$b" -P -t codecs -z "$codec" -K: -X linger.ms=50 2>&1 || true
-done
-kcat -b "$b" -C -t codecs -o beginning -e -q >/dev/null

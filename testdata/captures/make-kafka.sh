@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make-kafka.sh — regenerate pcap/kafka/ks_kafka_clients.pcap (+ .tshark.json).
-# Needs root (network namespace), tcpdump, tshark, kcat (apt), python3 with kafka-python,
+# Needs root (network namespace), tcpdump, tshark, python3 with kafka-python (+ lz4,
+# python-snappy, zstandard for the codecs),
 # and the Tansu broker (`cargo install tansu --locked --features dynostore`; put it on PATH
 # or set TANSU=/path/to/tansu).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -20,7 +20,19 @@ impl Protocol for Kafka {
                     .request
                     .as_ref()
                     .and_then(|r| r.error.clone())
-                    .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()));
+                    .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
+                    .map(|message| EntryError {
+                        kind: "not-decoded".into(),
+                        message,
+                    });
+                let unexpected =
+                    x.response
+                        .as_ref()
+                        .and_then(|r| r.unexpected.clone())
+                        .map(|message| EntryError {
+                            kind: "unexpected-response".into(),
+                            message,
+                        });
                 let version = x
                     .request
                     .as_ref()
@@ -37,10 +49,7 @@ impl Protocol for Kafka {
                         (Response::Kafka(r), span)
                     }),
                     summary,
-                    error: undecoded.map(|e| EntryError {
-                        kind: "not-decoded".into(),
-                        message: e,
-                    }),
+                    error: unexpected.or(undecoded),
                     version,
                     request_dir: ks_proto::Direction::ToServer,
                 }
@@ -64,5 +73,6 @@ impl Protocol for Kafka {
         add("kafka.parse_errors", c.parse_errors);
         add("kafka.resyncs", c.resyncs);
         add("kafka.pending_capped", c.pending_capped);
+        add("kafka.unexpected_responses", c.unexpected_responses);
     }
 }

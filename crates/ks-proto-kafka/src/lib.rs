@@ -106,6 +106,8 @@ pub struct KafkaCounters {
     pub unanswered: u64,
     /// Responses whose correlation id matched no request.
     pub orphan_responses: u64,
+    /// Responses to a Produce with `acks=0` (which expects none).
+    pub unexpected_responses: u64,
     /// Bodies not decoded (unknown API or version, decode error, too large).
     pub undecoded: u64,
     /// Messages above `max_message`, skipped.
@@ -143,7 +145,7 @@ pub struct KafkaError {
 }
 
 /// A Kafka request.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct KafkaRequest {
     /// Absolute offset of the first byte (the size prefix).
     pub start: u64,
@@ -205,6 +207,11 @@ pub struct KafkaResponse {
     /// The body was decoded (false with `KafkaConfig::decode_bodies` off): only then
     /// do `error_code`, `errors` and `topics` say anything.
     pub body_decoded: bool,
+    /// Set when the response answers a request that expects none (Produce with
+    /// `acks=0`, already reported one-way): it is decoded with that request's
+    /// version, and the exchange has no request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unexpected: Option<String>,
 }
 
 /// A request and its response (either may be missing).
@@ -252,9 +259,10 @@ impl Exchange {
     /// top-level error code or the first non-zero partition error; `-` when no
     /// response, `?` when the response body was not decoded).
     pub fn summary(&self) -> String {
-        let left = match &self.request {
-            Some(r) => req_label(r),
-            None => "?".to_string(),
+        let left = match (&self.request, &self.response) {
+            (Some(r), _) => req_label(r),
+            (None, Some(r)) if r.unexpected.is_some() => "(answer to acks=0 Produce)".to_string(),
+            (None, _) => "?".to_string(),
         };
         let right = match &self.response {
             None => "-".to_string(),
@@ -321,7 +329,14 @@ pub struct KafkaParser {
     dirs: [DirState; 2],
     /// Requests awaiting their response, oldest first.
     pending: VecDeque<KafkaRequest>,
+    /// (correlation id, version) of the last few Produce requests with `acks=0`, so
+    /// that a broker answering one anyway is recognised and decoded.
+    recent_one_way: VecDeque<(i32, i16)>,
 }
+
+/// How many `acks=0` Produce requests are remembered for [`KafkaParser`]'s
+/// `recent_one_way`.
+const RECENT_ONE_WAY: usize = 8;
 
 enum Step {
     Continue,
@@ -372,6 +387,7 @@ impl KafkaParser {
             counters: KafkaCounters::default(),
             dirs: [d(start[0]), d(start[1])],
             pending: VecDeque::new(),
+            recent_one_way: VecDeque::with_capacity(RECENT_ONE_WAY),
         }
     }
 
@@ -419,6 +435,11 @@ impl KafkaParser {
         self.counters.requests += 1;
         if req.api_key == 0 && req.acks == Some(0) {
             self.counters.one_way += 1;
+            if self.recent_one_way.len() == RECENT_ONE_WAY {
+                self.recent_one_way.pop_front();
+            }
+            self.recent_one_way
+                .push_back((req.correlation_id, req.api_version));
             out.push(Message::OneWay(Box::new(OneWay {
                 dir: Direction::ToServer,
                 start: req.start,
@@ -561,12 +582,35 @@ impl KafkaParser {
             records: Vec::new(),
             error: None,
             body_decoded: false,
+            unexpected: None,
         };
-        let req = self
+        let mut req = self
             .pending
             .iter()
             .position(|p| p.correlation_id == correlation_id)
             .and_then(|i| self.pending.remove(i));
+        if req.is_none() {
+            // A broker that answers an acks=0 Produce anyway (Kafka's never do).
+            let one_way = self
+                .recent_one_way
+                .iter()
+                .position(|o| o.0 == correlation_id)
+                .and_then(|i| self.recent_one_way.remove(i));
+            if let Some((_, version)) = one_way {
+                self.counters.unexpected_responses += 1;
+                resp.unexpected = Some(format!(
+                    "answers the acks=0 Produce v{version} request with this correlation id, \
+                     which expects no response"
+                ));
+                req = Some(KafkaRequest {
+                    api_key: 0,
+                    api_name: "Produce".into(),
+                    api_version: version,
+                    correlation_id,
+                    ..KafkaRequest::default()
+                });
+            }
+        }
         let Some(req) = req else {
             self.counters.orphan_responses += 1;
             self.counters.undecoded += 1;
@@ -618,7 +662,8 @@ impl KafkaParser {
             resp.records = acc.records;
         }
         Exchange {
-            request: Some(req),
+            // The request of an unexpected response was reported one-way already.
+            request: resp.unexpected.is_none().then_some(req),
             response: Some(resp),
         }
     }

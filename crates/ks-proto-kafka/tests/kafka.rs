@@ -247,6 +247,37 @@ fn produce_acks0_is_one_way() {
         }
         o => panic!("{o:?}"),
     }
+    // A broker that answers anyway (Tansu 0.6 does): decoded as a Produce v7
+    // response, flagged, without repeating the request already reported one-way.
+    out.clear();
+    feed(
+        &mut p,
+        S,
+        &resp(ApiKey::Produce, 7, 1, &ProduceResponse::default()),
+        usize::MAX,
+        &mut out,
+    );
+    let x = exchanges(&out)[0];
+    assert!(x.request.is_none());
+    let r = x.response.as_ref().unwrap();
+    assert!(r.body_decoded && r.error.is_none(), "{r:?}");
+    assert!(r
+        .unexpected
+        .as_deref()
+        .unwrap()
+        .contains("acks=0 Produce v7"));
+    assert_eq!(x.summary(), "(answer to acks=0 Produce) → 0");
+    assert_eq!(p.counters().unexpected_responses, 1);
+    // Only once: the same correlation id again is an ordinary orphan.
+    out.clear();
+    feed(
+        &mut p,
+        S,
+        &resp(ApiKey::Produce, 7, 1, &ProduceResponse::default()),
+        usize::MAX,
+        &mut out,
+    );
+    assert_eq!(exchanges(&out)[0].summary(), "? → ?");
 }
 
 #[test]

@@ -406,7 +406,10 @@ impl Decodable for PartitionSnapshot {
                     if version >= 1 {
                         replica_directory_id = types::Uuid.decode(buf)?;
                     } else {
-                        bail!("Tag {} is not valid for version {}", tag, version);
+                        // ks patch: a tag this version does not define is kept as unknown, as
+                            // Kafka's own readers do, instead of failing the whole body.
+                            let unknown_value = buf.try_get_bytes(size as usize)?;
+                            unknown_tagged_fields.insert(tag as i32, unknown_value);
                     }
                 }
                 _ => {
