@@ -118,6 +118,7 @@ pub static SOURCES: &[Source] = &[
         "kafka/deepflow_kafka_mixed-with-unsupported.pcap"
     ),
     src!(Category::Kafka, "kafka/ndpi_kafka.pcapng"),
+    src!(Category::Kafka, "kafka/ks_kafka_clients.pcap"),
     src!(Category::Redis, "redis/deepflow_redis-error.pcap"),
     src!(Category::Redis, "redis/tcpdump_resp_2_inline.pcap"),
     src!(Category::Redis, "redis/zeek_redis_attr.pcap"),
