@@ -302,7 +302,7 @@ fn nflog_tlv(ty: u16, value: &[u8]) -> Vec<u8> {
     let mut t = ((4 + value.len()) as u16).to_le_bytes().to_vec();
     t.extend_from_slice(&ty.to_le_bytes());
     t.extend_from_slice(value);
-    while t.len() % 4 != 0 {
+    while !t.len().is_multiple_of(4) {
         t.push(0);
     }
     t

@@ -30,6 +30,8 @@ pub struct EngineConfig {
     pub kafka: ks_proto_kafka::KafkaConfig,
     /// AMQP parser caps.
     pub amqp: ks_proto_amqp::AmqpConfig,
+    /// DNS caps.
+    pub dns: ks_proto_dns::DnsConfig,
     /// IP fragment reassembly caps.
     pub defrag: DefragConfig,
     /// Flows kept at once (default 262 144); past it the least recently active flow is
@@ -86,6 +88,7 @@ impl Default for EngineConfig {
             redis: Default::default(),
             kafka: Default::default(),
             amqp: Default::default(),
+            dns: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,
             flow_idle_ns: 600_000_000_000,

@@ -3,6 +3,7 @@
 
 use crate::amqp::Amqp;
 use crate::config::EngineConfig;
+use crate::dns::Dns;
 use crate::drive::{self, Io, Upgrade};
 use crate::entry::{FlowRecord, Output};
 use crate::h2::H2Session;
@@ -15,6 +16,7 @@ use crate::stream::DirStream;
 use crate::ws::WsSession;
 use ks_proto::{Direction, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict};
 use ks_proto_amqp::AmqpParser;
+use ks_proto_dns::DnsParser;
 use ks_proto_http::Http1Parser;
 use ks_proto_http2::{Http2Parser, UpgradedRequest};
 use ks_proto_kafka::KafkaParser;
@@ -46,6 +48,8 @@ pub(crate) enum App {
     Kafka(Box<PairedSession<Kafka>>),
     /// AMQP 0-9-1.
     Amqp(Box<PairedSession<Amqp>>),
+    /// DNS over UDP or TCP, and mDNS.
+    Dns(Box<PairedSession<Dns>>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -116,6 +120,7 @@ macro_rules! with_session {
             App::Redis($s) => Some($body),
             App::Kafka($s) => Some($body),
             App::Amqp($s) => Some($body),
+            App::Dns($s) => Some($body),
             _ => None,
         }
     }};
@@ -157,6 +162,18 @@ impl Conn {
                 self.on_end(ctx, side.other());
             }
         }
+    }
+
+    /// One UDP datagram of `side`: datagrams are numbered as one stream of bytes per
+    /// direction (the offset of this one is where the last one ended), and a
+    /// datagram parser takes each whole.
+    pub fn on_datagram(&mut self, ctx: &mut Ctx<'_>, side: Side, data: &[u8]) {
+        if matches!(self.app, App::Opaque(_) | App::Done(_)) {
+            return;
+        }
+        let d = &self.dirs[side.index()];
+        let offset = d.base + d.buf.len() as u64;
+        self.on_data(ctx, side, offset, data);
     }
 
     fn on_data(&mut self, ctx: &mut Ctx<'_>, side: Side, offset: u64, data: &[u8]) {
@@ -203,11 +220,33 @@ impl Conn {
             Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
             // A WebSocket picked up after its handshake: no extensions known.
             Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
+            Some(Protocol::Dns) => (Protocol::Dns, certain),
+            // Over UDP only DNS is dissected today.
+            Some(p) if ctx.transport == "udp" => {
+                self.dirs = Default::default();
+                self.app = App::Opaque(p);
+                return;
+            }
             Some(p @ (Protocol::Redis | Protocol::Kafka | Protocol::Amqp)) => (p, certain),
             Some(p) => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
                 return;
+            }
+            None if ctx.transport == "udp" => {
+                // One datagram decides: DNS or nothing (a datagram never waits for more).
+                let input = ProbeInput {
+                    data: &d.buf,
+                    src_port: src.port(),
+                    dst_port: dst.port(),
+                };
+                let dns = ks_proto_dns::probe_datagram(&input);
+                if dns.verdict != Verdict::Certain {
+                    self.dirs = Default::default();
+                    self.app = App::Opaque(Protocol::Tcp);
+                    return;
+                }
+                (Protocol::Dns, dns)
             }
             None => {
                 let input = ProbeInput {
@@ -220,6 +259,7 @@ impl Conn {
                 let kafka = KafkaParser::probe(&input);
                 let redis = RedisParser::probe(&input);
                 let amqp = AmqpParser::probe(&input);
+                let dns = DnsParser::probe(&input);
                 let unsure = [h1, h2, kafka, redis, amqp]
                     .iter()
                     .any(|p| p.verdict == Verdict::Unsure);
@@ -240,6 +280,8 @@ impl Conn {
                     (Protocol::Redis, redis)
                 } else if amqp.verdict == Verdict::Certain {
                     (Protocol::Amqp, amqp)
+                } else if dns.verdict == Verdict::Certain {
+                    (Protocol::Dns, dns)
                 } else if unsure && waiting {
                     return;
                 } else if http_port {
@@ -285,6 +327,16 @@ impl Conn {
         } else if proto == Protocol::Amqp {
             let parser = AmqpParser::new(ctx.cfg.amqp.clone(), start);
             self.app = App::Amqp(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Dns {
+            let transport = if ctx.transport == "udp" {
+                ks_proto_dns::Transport::Udp
+            } else {
+                ks_proto_dns::Transport::Tcp
+            };
+            // Multicast DNS: questions and answers go to everyone, nothing pairs.
+            let mdns = ctx.a.port() == 5353 || ctx.b.port() == 5353;
+            let parser = DnsParser::new(ctx.cfg.dns.clone(), start, transport, mdns);
+            self.app = App::Dns(Box::new(PairedSession::new(parser)));
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
@@ -433,6 +485,7 @@ impl Conn {
             App::Redis(_) => "redis",
             App::Kafka(_) => "kafka",
             App::Amqp(_) => "amqp",
+            App::Dns(_) => "dns",
             _ => return None,
         };
         with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));

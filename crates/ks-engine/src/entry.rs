@@ -137,6 +137,8 @@ pub enum Request {
     Kafka(ks_proto_kafka::KafkaRequest),
     /// An AMQP method (with its content for publish/deliver/return).
     Amqp(ks_proto_amqp::Method),
+    /// A DNS query (or, one-way over mDNS, any message).
+    Dns(ks_proto_dns::DnsMessage),
 }
 
 /// Protocol-specific response.
@@ -153,6 +155,8 @@ pub enum Response {
     Kafka(ks_proto_kafka::KafkaResponse),
     /// An AMQP `-ok` method.
     Amqp(ks_proto_amqp::Method),
+    /// A DNS response.
+    Dns(ks_proto_dns::DnsMessage),
 }
 
 /// The gRPC side of a request: the call, and the messages the client sent.

@@ -25,6 +25,7 @@
 mod amqp;
 mod config;
 mod conn;
+mod dns;
 mod drive;
 mod entry;
 mod graphql;
@@ -257,7 +258,24 @@ impl Engine {
                 if let Some(flow) = self.flows.get_mut(id) {
                     if flow.value.owned {
                         let side = flow.side_of(s);
-                        count(&mut flow.value.conn, side, pkt.frame, u.payload_len);
+                        let (stream, a, b) = (flow.stream, flow.a, flow.b);
+                        let conn = &mut flow.value.conn;
+                        count(conn, side, pkt.frame, u.payload_len);
+                        if !u.payload.is_empty() {
+                            let mut ctx = Ctx {
+                                cfg: &self.cfg,
+                                stats: &mut self.stats,
+                                out: &mut self.out,
+                                seq: self.seq,
+                                frame: pkt.frame,
+                                ts_ns: pkt.ts_ns,
+                                stream,
+                                a,
+                                b,
+                                transport: "udp",
+                            };
+                            conn.on_datagram(&mut ctx, side, u.payload);
+                        }
                     }
                 }
             }
@@ -592,5 +610,6 @@ pub fn dissected_protocols() -> &'static [Protocol] {
         Protocol::Redis,
         Protocol::Kafka,
         Protocol::Amqp,
+        Protocol::Dns,
     ]
 }

@@ -130,7 +130,7 @@ where
                     while let Some((k, o)) = engine.next_keyed_output() {
                         batch.push((k, map(o)));
                     }
-                    if batch.len() >= BATCH || packets % WATERMARK_EVERY == 0 {
+                    if batch.len() >= BATCH || packets.is_multiple_of(WATERMARK_EVERY) {
                         if index == 0 {
                             if let Some(p) = progress {
                                 p.store(source.position(), Ordering::Relaxed);

@@ -184,6 +184,7 @@ fn captures() -> Vec<PathBuf> {
         "redis",
         "kafka",
         "amqp",
+        "dns",
     ] {
         if !testdata().join(dir).is_dir() {
             continue;
@@ -392,8 +393,10 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
         let frame = m["frame"].as_u64().unwrap();
         let stream: u64 = strs(f, "tcp.stream")
             .first()
+            .or(strs(f, "udp.stream").first())
             .and_then(|s| s.parse().ok())
             .unwrap_or(u64::MAX);
+        dns_reference_items(f, stream, frame, &mut out);
         let (methods, paths) = (
             strs(f, "http2.headers.method"),
             strs(f, "http2.headers.path"),
@@ -668,6 +671,7 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
             }
         }
     }
+    out.extend(dns_ks_items(entries));
     once.sort_by(|a, b| (&a.0, a.1[1]).cmp(&(&b.0, b.1[1])));
     once.dedup_by(|a, b| a.0 == b.0 && a.1[1] == b.1[1]);
     out.extend(once);
@@ -681,6 +685,109 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
 /// are checked against the capture script instead (tests/kafka.rs).
 fn kafka_blind(info: &str) -> bool {
     info.contains("[Unsupported API version]") || info.contains("Request Missing")
+}
+
+/// DNS: each message's id, question, and for responses the rcode and answer count
+/// (`dns.id` and the other per-message fields are in message order; one question a
+/// message, as in every capture here); per frame, the types of all records of all
+/// sections (OPT included) and the A/AAAA addresses.
+fn dns_reference_items(f: &Value, stream: u64, frame: u64, out: &mut Vec<(Item, u64)>) {
+    let ids = strs(f, "dns.id");
+    if ids.is_empty() {
+        return;
+    }
+    let (resp, rcodes, answers) = (
+        strs(f, "dns.flags.response"),
+        strs(f, "dns.flags.rcode"),
+        strs(f, "dns.count.answers"),
+    );
+    let (names, types) = (strs(f, "dns.qry.name"), strs(f, "dns.qry.type"));
+    let mut r = 0;
+    for (i, id) in ids.iter().enumerate() {
+        let q = format!(
+            "{} {}",
+            names.get(i).map_or("?", String::as_str),
+            types.get(i).map_or("?", String::as_str)
+        );
+        let what = if resp.get(i).is_some_and(|x| x == "1") {
+            r += 1;
+            format!(
+                "dns r {id} {q} rcode {} answers {}",
+                rcodes.get(r - 1).map_or("?", String::as_str),
+                answers.get(i).map_or("?", String::as_str)
+            )
+        } else {
+            format!("dns q {id} {q}")
+        };
+        out.push(((stream, what), frame));
+    }
+    let mut rr_types = strs(f, "dns.resp.type");
+    if !rr_types.is_empty() {
+        rr_types.sort();
+        out.push((
+            (stream, format!("dns rr types {}", rr_types.join(","))),
+            frame,
+        ));
+    }
+    for a in strs(f, "dns.a").into_iter().chain(strs(f, "dns.aaaa")) {
+        out.push(((stream, format!("dns addr {a}")), frame));
+    }
+}
+
+/// The same items from ks's DNS entries.
+fn dns_ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
+    let mut out = Vec::new();
+    // Per (stream, frame): record types and addresses of every message completed there.
+    let mut per_frame: BTreeMap<(u64, u64), (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut message = |m: &ks_proto_dns::DnsMessage, stream: u64, fr: [u64; 2]| {
+        let q = m.questions.first().map_or("? ?".to_string(), |q| {
+            // tshark names the root `<Root>`.
+            let name = if q.name == "." { "<Root>" } else { &q.name };
+            format!("{name} {}", q.type_value)
+        });
+        let id = format!("0x{:04x}", m.id);
+        let what = if m.response {
+            format!(
+                "dns r {id} {q} rcode {} answers {}",
+                m.rcode_value & 0xf,
+                m.counts[1]
+            )
+        } else {
+            format!("dns q {id} {q}")
+        };
+        out.push(((stream, what), fr));
+        let slot = per_frame.entry((stream, fr[1])).or_default();
+        for rr in m.answers.iter().chain(&m.authority).chain(&m.additional) {
+            slot.0.push(rr.type_value.to_string());
+            if matches!(rr.rtype.as_str(), "A" | "AAAA") {
+                slot.1.push(rr.data.clone());
+            }
+        }
+        if m.edns.is_some() {
+            slot.0.push("41".to_string());
+        }
+    };
+    for e in entries.iter().filter(|e| e.protocol == "dns") {
+        if let (Some(Request::Dns(m)), Some(fr)) = (&e.request, e.frames.request) {
+            message(m, e.stream, fr);
+        }
+        if let (Some(Response::Dns(m)), Some(fr)) = (&e.response, e.frames.response) {
+            message(m, e.stream, fr);
+        }
+    }
+    for ((stream, last), (mut types, addrs)) in per_frame {
+        if !types.is_empty() {
+            types.sort();
+            out.push((
+                (stream, format!("dns rr types {}", types.join(","))),
+                [last, last],
+            ));
+        }
+        for a in addrs {
+            out.push(((stream, format!("dns addr {a}")), [last, last]));
+        }
+    }
+    out
 }
 
 /// The distinct values, sorted.
@@ -901,6 +1008,10 @@ fn http_messages_and_flows_agree_with_tshark() {
         "kafka resp",
         "kafka topic",
         "kafka error",
+        "dns q",
+        "dns r",
+        "dns rr",
+        "dns addr",
         "redis req",
         "redis err",
     ] {

@@ -312,7 +312,7 @@ fn inflate(payload: &[u8], codec: &Codec<'_>, cap: usize) -> Result<Vec<u8>, Str
             // recognisable (CMF/FLG check), so pick by it.
             let zlib = payload.len() >= 2
                 && payload[0] & 0x0f == 8
-                && u16::from_be_bytes([payload[0], payload[1]]) % 31 == 0;
+                && u16::from_be_bytes([payload[0], payload[1]]).is_multiple_of(31);
             let res = if zlib {
                 flate2::read::ZlibDecoder::new(payload)
                     .take(limit)

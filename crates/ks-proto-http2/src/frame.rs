@@ -79,7 +79,7 @@ impl FrameHeader {
 pub(crate) fn desync(h: &FrameHeader) -> Option<&'static str> {
     match h.ty {
         SETTINGS if h.stream != 0 => Some("SETTINGS on a stream"),
-        SETTINGS if h.len % 6 != 0 => Some("SETTINGS length not a multiple of 6"),
+        SETTINGS if !h.len.is_multiple_of(6) => Some("SETTINGS length not a multiple of 6"),
         SETTINGS if h.flags & ACK != 0 && h.len != 0 => Some("SETTINGS ACK with a payload"),
         PING if h.stream != 0 || h.len != 8 => Some("PING on a stream or not 8 bytes"),
         GOAWAY if h.stream != 0 || h.len < 8 => Some("GOAWAY on a stream or shorter than 8"),
@@ -108,7 +108,7 @@ fn flags_ok(ty: u8, flags: u8) -> bool {
 /// Length rule of a known type (independent of the stream id).
 fn len_ok(ty: u8, flags: u8, len: u32) -> bool {
     match ty {
-        SETTINGS => len % 6 == 0 && (flags & ACK == 0 || len == 0),
+        SETTINGS => len.is_multiple_of(6) && (flags & ACK == 0 || len == 0),
         PING => len == 8,
         WINDOW_UPDATE | RST_STREAM => len == 4,
         PRIORITY => len == 5,

@@ -161,6 +161,8 @@ pub enum Protocol {
     Kafka,
     /// AMQP 0-9-1.
     Amqp,
+    /// DNS (UDP, TCP, mDNS).
+    Dns,
     /// TLS.
     Tls,
     /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
@@ -179,6 +181,7 @@ impl Protocol {
             Protocol::Redis => "redis",
             Protocol::Kafka => "kafka",
             Protocol::Amqp => "amqp",
+            Protocol::Dns => "dns",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
         }
@@ -194,6 +197,7 @@ impl Protocol {
             "redis" | "resp" => Protocol::Redis,
             "kafka" => Protocol::Kafka,
             "amqp" => Protocol::Amqp,
+            "dns" | "mdns" => Protocol::Dns,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,
             _ => return None,

@@ -116,7 +116,7 @@ impl PcapNg {
     }
     pub fn block(&mut self, btype: u32, body: &[u8]) {
         let mut body = body.to_vec();
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         let len = body.len() as u32 + 12;
@@ -139,7 +139,7 @@ impl PcapNg {
         body.extend_from_slice(&self.w16(code));
         body.extend_from_slice(&self.w16(value.len() as u16));
         body.extend_from_slice(value);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
     }
