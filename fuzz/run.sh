@@ -21,7 +21,7 @@ cd "$(dirname "$0")"
 
 SECS=${1:-60}
 SANITIZER=${SANITIZER:-none}
-TARGETS=${TARGETS:-"pcap_reader link_ip_decode tcp_reassembly http1 engine http2 websocket grpc graphql redis kafka amqp"}
+TARGETS=${TARGETS:-"pcap_reader link_ip_decode tcp_reassembly http1 engine http2 websocket grpc graphql redis kafka amqp dns"}
 
 case "$SANITIZER" in
 none) ;;

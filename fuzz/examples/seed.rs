@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 9] = [
+const TARGETS: [&str; 10] = [
     "pcap_reader",
     "link_ip_decode",
     "tcp_reassembly",
@@ -30,6 +30,7 @@ const TARGETS: [&str; 9] = [
     "websocket",
     "grpc",
     "graphql",
+    "dns",
 ];
 
 /// Largest seed made from stream bytes (libFuzzer's default `-max_len` follows the
@@ -139,9 +140,17 @@ fn seed_file(path: &Path, out: &mut Out) {
         if ip.fragment.is_some() {
             continue;
         }
-        let Ok(Transport::Tcp(tcp)) = decode_transport(ip.protocol, ip.payload, ip.payload_len)
-        else {
-            continue;
+        let tcp = match decode_transport(ip.protocol, ip.payload, ip.payload_len) {
+            Ok(Transport::Tcp(tcp)) => tcp,
+            Ok(Transport::Udp(u)) if u.src_port == 53 || u.dst_port == 53 || u.src_port == 5353 => {
+                // dns (UDP mode): the datagram as the client chunk, delivered whole.
+                let d = &u.payload[..u.payload.len().min(1500)];
+                let mut seed = vec![0u8];
+                seed.extend_from_slice(&encode_split(d, &[], [0u8; 8]));
+                out.put("dns", &seed);
+                continue;
+            }
+            _ => continue,
         };
         let src_a = SocketAddr::new(ip.src, tcp.src_port);
         let dst_a = SocketAddr::new(ip.dst, tcp.dst_port);
@@ -257,6 +266,9 @@ fn seed_flow(flow: &Flow, out: &mut Out) {
     let upgraded = srv.starts_with(b"HTTP/1.1 101");
     for sched in [whole, interleaved] {
         let s = encode_split(c, srv, sched);
+        if flow.ports.contains(&53) {
+            out.put("dns", &[&[1u8][..], &s].concat());
+        }
         out.put("http1", &s);
         out.put("engine", &s);
         out.put("http2", &s);

@@ -335,6 +335,13 @@ fn table_lines_for_redis_kafka_and_amqp() {
     let out = run(&["--no-kafka-bodies", path.to_str().unwrap()]);
     let kafka = String::from_utf8(out.stdout).unwrap();
     assert!(kafka.contains("KAFKA Produce v7 → ?"), "{kafka}");
+    // tshark: `Standard query 0x5934 A www.tcpdump.org` and a response with two A
+    // records (`dns.count.answers` 2, rcode 0).
+    let dns = table("dns/tcpdump_dns_udp.pcap");
+    assert!(
+        dns.contains("DNS   A www.tcpdump.org → NOERROR 2 answers"),
+        "{dns}"
+    );
     let amqp = table("amqp/deepflow_amqp1.pcap");
     assert!(
         amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),
