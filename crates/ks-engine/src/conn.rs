@@ -10,6 +10,7 @@ use crate::h2::H2Session;
 use crate::http::HttpSession;
 use crate::kafka::Kafka;
 use crate::paired::PairedSession;
+use crate::radius::Radius;
 use crate::redis::Redis;
 use crate::stats::Stats;
 use crate::stream::DirStream;
@@ -20,6 +21,7 @@ use ks_proto_dns::DnsParser;
 use ks_proto_http::Http1Parser;
 use ks_proto_http2::{Http2Parser, UpgradedRequest};
 use ks_proto_kafka::KafkaParser;
+use ks_proto_radius::RadiusParser;
 use ks_proto_redis::RedisParser;
 use ks_reassembly::{Side, StreamEvent};
 use std::collections::VecDeque;
@@ -50,6 +52,8 @@ pub(crate) enum App {
     Amqp(Box<PairedSession<Amqp>>),
     /// DNS over UDP or TCP, and mDNS.
     Dns(Box<PairedSession<Dns>>),
+    /// RADIUS.
+    Radius(Box<PairedSession<Radius>>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -121,6 +125,7 @@ macro_rules! with_session {
             App::Kafka($s) => Some($body),
             App::Amqp($s) => Some($body),
             App::Dns($s) => Some($body),
+            App::Radius($s) => Some($body),
             _ => None,
         }
     }};
@@ -220,8 +225,8 @@ impl Conn {
             Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
             // A WebSocket picked up after its handshake: no extensions known.
             Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
-            Some(Protocol::Dns) => (Protocol::Dns, certain),
-            // Over UDP only DNS is dissected today.
+            Some(p @ (Protocol::Dns | Protocol::Radius)) => (p, certain),
+            // Over UDP only DNS and RADIUS are dissected today.
             Some(p) if ctx.transport == "udp" => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
@@ -241,12 +246,16 @@ impl Conn {
                     dst_port: dst.port(),
                 };
                 let dns = ks_proto_dns::probe_datagram(&input);
-                if dns.verdict != Verdict::Certain {
+                let radius = ks_proto_radius::probe_datagram(&input);
+                if dns.verdict == Verdict::Certain {
+                    (Protocol::Dns, dns)
+                } else if radius.verdict == Verdict::Certain {
+                    (Protocol::Radius, radius)
+                } else {
                     self.dirs = Default::default();
                     self.app = App::Opaque(Protocol::Tcp);
                     return;
                 }
-                (Protocol::Dns, dns)
             }
             None => {
                 let input = ProbeInput {
@@ -337,6 +346,8 @@ impl Conn {
             let mdns = ctx.a.port() == 5353 || ctx.b.port() == 5353;
             let parser = DnsParser::new(ctx.cfg.dns.clone(), start, transport, mdns);
             self.app = App::Dns(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Radius {
+            self.app = App::Radius(Box::new(PairedSession::new(RadiusParser::new(start))));
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
@@ -486,6 +497,7 @@ impl Conn {
             App::Kafka(_) => "kafka",
             App::Amqp(_) => "amqp",
             App::Dns(_) => "dns",
+            App::Radius(_) => "radius",
             _ => return None,
         };
         with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));

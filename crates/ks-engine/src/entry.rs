@@ -139,6 +139,8 @@ pub enum Request {
     Amqp(ks_proto_amqp::Method),
     /// A DNS query (or, one-way over mDNS, any message).
     Dns(ks_proto_dns::DnsMessage),
+    /// A RADIUS request.
+    Radius(ks_proto_radius::RadiusPacket),
 }
 
 /// Protocol-specific response.
@@ -157,6 +159,8 @@ pub enum Response {
     Amqp(ks_proto_amqp::Method),
     /// A DNS response.
     Dns(ks_proto_dns::DnsMessage),
+    /// A RADIUS answer.
+    Radius(ks_proto_radius::RadiusPacket),
 }
 
 /// The gRPC side of a request: the call, and the messages the client sent.

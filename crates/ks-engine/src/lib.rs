@@ -34,6 +34,7 @@ mod http;
 mod kafka;
 mod paired;
 mod parallel;
+mod radius;
 mod redis;
 mod stats;
 mod stream;
@@ -611,5 +612,6 @@ pub fn dissected_protocols() -> &'static [Protocol] {
         Protocol::Kafka,
         Protocol::Amqp,
         Protocol::Dns,
+        Protocol::Radius,
     ]
 }

@@ -185,6 +185,7 @@ fn captures() -> Vec<PathBuf> {
         "kafka",
         "amqp",
         "dns",
+        "radius",
     ] {
         if !testdata().join(dir).is_dir() {
             continue;
@@ -397,6 +398,15 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(u64::MAX);
         dns_reference_items(f, stream, frame, &mut out);
+        // RADIUS: each packet's code, identifier and length.
+        let (codes, ids, lens) = (
+            strs(f, "radius.code"),
+            strs(f, "radius.id"),
+            strs(f, "radius.length"),
+        );
+        for ((c, id), len) in codes.iter().zip(&ids).zip(&lens) {
+            out.push(((stream, format!("radius {c} id {id} len {len}")), frame));
+        }
         let (methods, paths) = (
             strs(f, "http2.headers.method"),
             strs(f, "http2.headers.path"),
@@ -672,6 +682,17 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
         }
     }
     out.extend(dns_ks_items(entries));
+    for e in entries.iter().filter(|e| e.protocol == "radius") {
+        let item = |p: &ks_proto_radius::RadiusPacket| {
+            format!("radius {} id {} len {}", p.code, p.identifier, p.length)
+        };
+        if let (Some(Request::Radius(p)), Some(fr)) = (&e.request, e.frames.request) {
+            out.push(((e.stream, item(p)), fr));
+        }
+        if let (Some(Response::Radius(p)), Some(fr)) = (&e.response, e.frames.response) {
+            out.push(((e.stream, item(p)), fr));
+        }
+    }
     once.sort_by(|a, b| (&a.0, a.1[1]).cmp(&(&b.0, b.1[1])));
     once.dedup_by(|a, b| a.0 == b.0 && a.1[1] == b.1[1]);
     out.extend(once);
@@ -1012,6 +1033,7 @@ fn http_messages_and_flows_agree_with_tshark() {
         "dns r",
         "dns rr",
         "dns addr",
+        "radius 1",
         "redis req",
         "redis err",
     ] {

@@ -163,6 +163,8 @@ pub enum Protocol {
     Amqp,
     /// DNS (UDP, TCP, mDNS).
     Dns,
+    /// RADIUS (UDP).
+    Radius,
     /// TLS.
     Tls,
     /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
@@ -182,6 +184,7 @@ impl Protocol {
             Protocol::Kafka => "kafka",
             Protocol::Amqp => "amqp",
             Protocol::Dns => "dns",
+            Protocol::Radius => "radius",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
         }
@@ -198,6 +201,7 @@ impl Protocol {
             "kafka" => Protocol::Kafka,
             "amqp" => Protocol::Amqp,
             "dns" | "mdns" => Protocol::Dns,
+            "radius" => Protocol::Radius,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,
             _ => return None,

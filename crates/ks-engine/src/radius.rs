@@ -1,0 +1,70 @@
+//! RADIUS entries: a request and its answer paired by identifier on the flow.
+
+use crate::entry::{EntryError, Request, Response};
+use crate::paired::{Item, Protocol};
+use ks_proto_radius::{Message, RadiusParser};
+
+pub(crate) struct Radius;
+
+impl Protocol for Radius {
+    type P = RadiusParser;
+    const NAME: &'static str = "radius";
+
+    fn item(m: Message) -> Item {
+        match m {
+            Message::Exchange(x) => {
+                let summary = x.summary();
+                let x = *x;
+                // A rejection or a NAK is the answer failing, shown as an error.
+                let error = x
+                    .response
+                    .as_ref()
+                    .filter(|r| matches!(r.code, 3 | 42 | 45))
+                    .map(|r| EntryError {
+                        kind: "radius-reject".into(),
+                        message: r.code_name.clone(),
+                    })
+                    .or_else(|| {
+                        x.request
+                            .as_ref()
+                            .and_then(|q| q.error.clone())
+                            .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
+                            .map(|message| EntryError {
+                                kind: "malformed".into(),
+                                message,
+                            })
+                    });
+                Item::Exchange {
+                    request: x.request.map(|q| {
+                        let span = (q.start, q.end);
+                        (Request::Radius(q), span)
+                    }),
+                    response: x.response.map(|r| {
+                        let span = (r.start, r.end);
+                        (Response::Radius(r), span)
+                    }),
+                    summary,
+                    error,
+                    version: String::new(),
+                    request_dir: ks_proto::Direction::ToServer,
+                }
+            }
+            Message::OneWay(o) => Item::OneWay {
+                dir: ks_proto::Direction::ToServer,
+                span: (o.packet.start, o.packet.end),
+                summary: o.packet.label(),
+                error: None,
+                version: String::new(),
+                message: Request::Radius(o.packet),
+            },
+            Message::Event(e) => Item::Event(e.kind),
+        }
+    }
+
+    fn counters(p: &RadiusParser, add: &mut dyn FnMut(&'static str, u64)) {
+        let c = p.counters();
+        add("radius.malformed", c.malformed);
+        add("radius.not_radius", c.not_radius);
+        add("radius.pending_capped", c.pending_capped);
+    }
+}
