@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 10] = [
+const TARGETS: [&str; 11] = [
     "pcap_reader",
     "link_ip_decode",
     "tcp_reassembly",
@@ -31,6 +31,7 @@ const TARGETS: [&str; 10] = [
     "grpc",
     "graphql",
     "dns",
+    "radius",
 ];
 
 /// Largest seed made from stream bytes (libFuzzer's default `-max_len` follows the
@@ -148,6 +149,11 @@ fn seed_file(path: &Path, out: &mut Out) {
                 let mut seed = vec![0u8];
                 seed.extend_from_slice(&encode_split(d, &[], [0u8; 8]));
                 out.put("dns", &seed);
+                continue;
+            }
+            Ok(Transport::Udp(u)) if [1812, 1813, 1645, 1646, 3799].contains(&u.dst_port) => {
+                // radius: the datagram as the client chunk.
+                out.put("radius", &encode_split(u.payload, &[], [0u8; 8]));
                 continue;
             }
             _ => continue,

@@ -3,8 +3,9 @@
 //! control byte, then the `http1` layout (`ks_fuzz::split`): bit 0 of the control byte
 //! picks TCP, bit 1 mDNS.
 //!
-//! Checks: messages lie inside the bytes seen, lists respect `max_records`, pending
-//! queries stay within `max_pending`, summaries and JSON never fail.
+//! Checks: messages lie inside the bytes seen in the direction they went (queries
+//! to the server, responses to the client, one-way messages their own), lists respect
+//! `max_records`, summaries and JSON never fail.
 #![no_main]
 
 use ks_fuzz::{split, Chunker, Drive};
@@ -33,9 +34,11 @@ fn check(out: &mut Vec<Message>, seen: [u64; 2]) {
         match &m {
             Message::Exchange(x) => {
                 if let Some(q) = &x.request {
+                    assert!(!q.response);
                     check_msg(q, seen[0]);
                 }
                 if let Some(r) = &x.response {
+                    assert!(r.response);
                     check_msg(r, seen[1]);
                 }
                 let _ = x.summary();

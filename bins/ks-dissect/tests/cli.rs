@@ -342,6 +342,12 @@ fn table_lines_for_redis_kafka_and_amqp() {
         dns.contains("DNS   A www.tcpdump.org → NOERROR 2 answers"),
         "{dns}"
     );
+    // tshark: `Access-Request id=6` (User-Name John.McGuirk), then `Access-Accept id=6`.
+    let radius = table("radius/tcpdump_RADIUS.pcap");
+    assert!(
+        radius.contains("RADIUS Access-Request id=6 → Access-Accept user=John.McGuirk"),
+        "{radius}"
+    );
     let amqp = table("amqp/deepflow_amqp1.pcap");
     assert!(
         amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),

@@ -50,7 +50,7 @@ impl Protocol for Radius {
                 }
             }
             Message::OneWay(o) => Item::OneWay {
-                dir: ks_proto::Direction::ToServer,
+                dir: o.dir,
                 span: (o.packet.start, o.packet.end),
                 summary: o.packet.label(),
                 error: None,

@@ -76,7 +76,8 @@ pub struct Exchange {
 }
 
 /// A message that is not paired: mDNS (queries and announcements are multicast and
-/// answered by anyone, or by no one).
+/// answered by anyone, or by no one), or a query from the server side / a response
+/// from the client side of the flow.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OneWay {
     /// Direction it went.
@@ -178,7 +179,10 @@ impl DnsParser {
         m.end = end;
         self.counters.messages += 1;
         self.counters.undecoded += u64::from(m.error.is_some());
-        if self.mdns {
+        // mDNS, and a query sent by the server side or a response by the client side
+        // (peers that both ask, such as two name servers on port 53): not paired,
+        // so that each message keeps the direction it went.
+        if self.mdns || m.response == (dir == Direction::ToServer) {
             out.push(Message::OneWay(Box::new(OneWay { dir, message: m })));
             return;
         }

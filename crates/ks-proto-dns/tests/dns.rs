@@ -379,3 +379,22 @@ proptest! {
         }
     }
 }
+
+/// A query from the server side (two name servers asking each other) and a response
+/// from the client side are not paired: each keeps the direction it went.
+#[test]
+fn messages_against_the_flow_are_one_way() {
+    let q = query(4, "peer.example.", RecordType::SOA);
+    let mut p = udp();
+    let mut out = Vec::new();
+    p.parse(S, &bytes(&q), &mut out).unwrap();
+    p.parse(C, &bytes(&answer(&q, vec![])), &mut out).unwrap();
+    let dirs: Vec<(Direction, bool)> = out
+        .iter()
+        .map(|m| match m {
+            Message::OneWay(o) => (o.dir, o.message.response),
+            o => panic!("{o:?}"),
+        })
+        .collect();
+    assert_eq!(dirs, [(S, false), (C, true)]);
+}

@@ -95,9 +95,13 @@ pub struct Exchange {
     pub response: Option<RadiusPacket>,
 }
 
-/// RADIUS has no one-way messages; the type keeps the shared `Paired` shape.
+/// A packet that went the unexpected way: a request from the server side or an
+/// answer from the client side of the flow (not paired, so that it keeps its direction).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OneWay {
+    /// Direction it went.
+    #[serde(skip)]
+    pub dir: Direction,
     /// The packet.
     pub packet: RadiusPacket,
 }
@@ -148,6 +152,10 @@ impl RadiusParser {
     fn packet(&mut self, dir: Direction, p: RadiusPacket, out: &mut Vec<Message>) {
         self.counters.packets += 1;
         self.counters.malformed += u64::from(p.error.is_some());
+        if dict::is_request(p.code) != (dir == Direction::ToServer) {
+            out.push(Message::OneWay(Box::new(OneWay { dir, packet: p })));
+            return;
+        }
         if dict::is_request(p.code) {
             if self.pending.len() >= MAX_PENDING {
                 if let Some(old) = self.pending.pop_front() {
