@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let mut p = RadiusParser::new([0, 0]);
     let mut out = Vec::new();
     let mut seen = [0u64; 2];
-    let mut check = |out: &mut Vec<Message>, seen: [u64; 2]| {
+    let check = |out: &mut Vec<Message>, seen: [u64; 2]| {
         for m in out.drain(..) {
             match &m {
                 Message::Exchange(x) => {

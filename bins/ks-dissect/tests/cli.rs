@@ -348,6 +348,9 @@ fn table_lines_for_redis_kafka_and_amqp() {
         radius.contains("RADIUS Access-Request id=6 → Access-Accept user=John.McGuirk"),
         "{radius}"
     );
+    // tshark: `Echo (ping) request id=0x04ca, seq=3` (reply in frame 6), type 8 code 0.
+    let icmp = table("icmp/zeek_icmp_5-pings.pcap");
+    assert!(icmp.contains("ICMP  echo 8/0 seq=3 rtt="), "{icmp}");
     let amqp = table("amqp/deepflow_amqp1.pcap");
     assert!(
         amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),

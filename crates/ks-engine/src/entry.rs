@@ -141,6 +141,8 @@ pub enum Request {
     Dns(ks_proto_dns::DnsMessage),
     /// A RADIUS request.
     Radius(ks_proto_radius::RadiusPacket),
+    /// An ICMP message (an echo request, or any other message, one-way).
+    Icmp(ks_proto_icmp::IcmpMessage),
 }
 
 /// Protocol-specific response.
@@ -161,6 +163,8 @@ pub enum Response {
     Dns(ks_proto_dns::DnsMessage),
     /// A RADIUS answer.
     Radius(ks_proto_radius::RadiusPacket),
+    /// An ICMP echo reply.
+    Icmp(ks_proto_icmp::IcmpMessage),
 }
 
 /// The gRPC side of a request: the call, and the messages the client sent.

@@ -31,6 +31,7 @@ mod entry;
 mod graphql;
 mod h2;
 mod http;
+mod icmp;
 mod kafka;
 mod paired;
 mod parallel;
@@ -105,6 +106,8 @@ pub struct Engine {
     created: u64,
     /// Count packet-level statistics (only one shard does).
     primary: bool,
+    /// Echo requests waiting for replies (primary shard only).
+    icmp_tracker: icmp::IcmpTracker,
 }
 
 impl Engine {
@@ -124,6 +127,7 @@ impl Engine {
             seq: 0,
             created: 0,
             primary: cfg.shard.is_none_or(|s| s.index == 0),
+            icmp_tracker: Default::default(),
             cfg,
         }
     }
@@ -280,9 +284,48 @@ impl Engine {
                     }
                 }
             }
+            Ok(L4::Icmp(m)) => self.icmp(pkt, vlan, src, dst, ks_proto_icmp::Family::V4, &m),
+            Ok(L4::Icmpv6(m)) => self.icmp(pkt, vlan, src, dst, ks_proto_icmp::Family::V6, &m),
             Ok(_) => self.stats.other_transport += u64::from(self.primary),
             Err(_) => self.stats.decode_errors += u64::from(self.primary),
         }
+    }
+
+    /// ICMP has no flows: one shard (the primary) dissects every message.
+    #[allow(clippy::too_many_arguments)]
+    fn icmp(
+        &mut self,
+        pkt: &Packet<'_>,
+        vlan: u16,
+        src: IpAddr,
+        dst: IpAddr,
+        family: ks_proto_icmp::Family,
+        m: &ks_decode::IcmpMessage<'_>,
+    ) {
+        if !self.primary {
+            return;
+        }
+        let msg = ks_proto_icmp::decode(family, m.icmp_type, m.code, m.rest);
+        // An error quoting a TCP/UDP packet: the flow it belongs to, if known.
+        let linked = msg.quoted.as_ref().and_then(|q| {
+            let (sp, dp) = (q.src_port?, q.dst_port?);
+            let key = FlowKey::new(
+                q.protocol,
+                SocketAddr::new(q.src, sp),
+                SocketAddr::new(q.dst, dp),
+                vlan,
+            );
+            let id = self.flows.lookup(&key)?;
+            self.flows.get(id).map(|f| f.stream)
+        });
+        let mut at = icmp::Seen {
+            stats: &mut self.stats,
+            out: &mut self.out,
+            seq: self.seq,
+            frame: pkt.frame,
+            ts_ns: pkt.ts_ns,
+        };
+        self.icmp_tracker.message(&mut at, src, dst, msg, linked);
     }
 
     fn tcp(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, seg: &TcpSegment<'_>) {
@@ -515,6 +558,15 @@ impl Engine {
         for f in all {
             self.finish_flow(f, None);
         }
+        self.seq += 1;
+        let mut at = icmp::Seen {
+            stats: &mut self.stats,
+            out: &mut self.out,
+            seq: self.seq,
+            frame: 0,
+            ts_ns: 0,
+        };
+        self.icmp_tracker.expire(&mut at, u64::MAX);
     }
 }
 
@@ -613,5 +665,6 @@ pub fn dissected_protocols() -> &'static [Protocol] {
         Protocol::Amqp,
         Protocol::Dns,
         Protocol::Radius,
+        Protocol::Icmp,
     ]
 }

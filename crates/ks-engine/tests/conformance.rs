@@ -186,6 +186,7 @@ fn captures() -> Vec<PathBuf> {
         "amqp",
         "dns",
         "radius",
+        "icmp",
     ] {
         if !testdata().join(dir).is_dir() {
             continue;
@@ -397,7 +398,34 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
             .or(strs(f, "udp.stream").first())
             .and_then(|s| s.parse().ok())
             .unwrap_or(u64::MAX);
-        dns_reference_items(f, stream, frame, &mut out);
+        // A DNS message quoted inside an ICMP error is part of the error, not a message
+        // on the wire: ks shows the quote's 5-tuple, tshark dissects the quote as DNS.
+        let protocols = m["protocols"].as_str().unwrap_or("");
+        if !protocols.contains(":icmp:") && !protocols.contains(":icmpv6:") {
+            dns_reference_items(f, stream, frame, &mut out);
+        }
+        // ICMP and ICMPv6: each message's type and code, and an echo's id and sequence.
+        // They have no stream: ks puts 0 (or an error's linked flow), so compare without.
+        for fam in ["icmp", "icmpv6"] {
+            let (types, codes) = (
+                strs(f, &format!("{fam}.type")),
+                strs(f, &format!("{fam}.code")),
+            );
+            if let (Some(t), Some(c)) = (types.first(), codes.first()) {
+                out.push(((u64::MAX, format!("{fam} {t}/{c}")), frame));
+            }
+            let (id, sq) = if fam == "icmp" {
+                (strs(f, "icmp.ident"), strs(f, "icmp.seq"))
+            } else {
+                (
+                    strs(f, "icmpv6.echo.identifier"),
+                    strs(f, "icmpv6.echo.sequence_number"),
+                )
+            };
+            if let (Some(i), Some(q)) = (id.first(), sq.first()) {
+                out.push(((u64::MAX, format!("{fam} echo id {i} seq {q}")), frame));
+            }
+        }
         // RADIUS: each packet's code, identifier and length.
         let (codes, ids, lens) = (
             strs(f, "radius.code"),
@@ -682,6 +710,27 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
         }
     }
     out.extend(dns_ks_items(entries));
+    for e in entries.iter().filter(|e| e.protocol == "icmp") {
+        let items = |m: &ks_proto_icmp::IcmpMessage| {
+            let mut v = vec![format!("{} {}/{}", m.family, m.icmp_type, m.code)];
+            if let (Some(i), Some(q)) = (m.ident, m.seq) {
+                // tshark shows the v4 identifier in decimal, the v6 one in hex.
+                let i = if m.family == "icmp" {
+                    i.to_string()
+                } else {
+                    format!("0x{i:04x}")
+                };
+                v.push(format!("{} echo id {i} seq {q}", m.family));
+            }
+            v
+        };
+        if let (Some(Request::Icmp(m)), Some(fr)) = (&e.request, e.frames.request) {
+            out.extend(items(m).into_iter().map(|w| ((u64::MAX, w), fr)));
+        }
+        if let (Some(Response::Icmp(m)), Some(fr)) = (&e.response, e.frames.response) {
+            out.extend(items(m).into_iter().map(|w| ((u64::MAX, w), fr)));
+        }
+    }
     for e in entries.iter().filter(|e| e.protocol == "radius") {
         let item = |p: &ks_proto_radius::RadiusPacket| {
             format!("radius {} id {} len {}", p.code, p.identifier, p.length)
@@ -1034,6 +1083,8 @@ fn http_messages_and_flows_agree_with_tshark() {
         "dns rr",
         "dns addr",
         "radius 1",
+        "icmp echo",
+        "icmpv6 echo",
         "redis req",
         "redis err",
     ] {

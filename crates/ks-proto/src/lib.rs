@@ -165,6 +165,8 @@ pub enum Protocol {
     Dns,
     /// RADIUS (UDP).
     Radius,
+    /// ICMP and ICMPv6.
+    Icmp,
     /// TLS.
     Tls,
     /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
@@ -185,6 +187,7 @@ impl Protocol {
             Protocol::Amqp => "amqp",
             Protocol::Dns => "dns",
             Protocol::Radius => "radius",
+            Protocol::Icmp => "icmp",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
         }
@@ -202,6 +205,7 @@ impl Protocol {
             "amqp" => Protocol::Amqp,
             "dns" | "mdns" => Protocol::Dns,
             "radius" => Protocol::Radius,
+            "icmp" | "icmpv6" => Protocol::Icmp,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,
             _ => return None,
