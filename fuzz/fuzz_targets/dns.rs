@@ -8,7 +8,7 @@
 //! `max_records`, summaries and JSON never fail.
 #![no_main]
 
-use ks_fuzz::{split, Chunker, Drive};
+use ks_fuzz::{datagrams, split, Drive};
 use ks_proto::{Direction, ProbeInput, StreamParser};
 use ks_proto_dns::{probe_datagram, DnsConfig, DnsMessage, DnsParser, Message, Transport};
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +22,12 @@ fn cfg() -> DnsConfig {
 
 fn check_msg(m: &DnsMessage, seen: u64) {
     let c = cfg();
-    assert!(m.start <= m.end && m.end <= seen, "{} {} {seen}", m.start, m.end);
+    assert!(
+        m.start <= m.end && m.end <= seen,
+        "{} {} {seen}",
+        m.start,
+        m.end
+    );
     for list in [&m.answers, &m.authority, &m.additional] {
         assert!(list.len() <= c.max_records);
     }
@@ -79,20 +84,12 @@ fuzz_target!(|data: &[u8]| {
     let mut p = DnsParser::new(cfg(), [0, 0], Transport::Udp, mdns);
     let mut out = Vec::new();
     let mut seen = [0u64; 2];
-    for chunk in Chunker::new(&s, 1500) {
-        if chunk.lost {
-            continue; // a lost datagram is simply not seen
-        }
-        let dir = if chunk.dir == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        seen[chunk.dir] += chunk.bytes.len() as u64;
-        let r = p.parse(dir, chunk.bytes, &mut out).expect("datagrams never fail");
-        assert_eq!(r.consumed, chunk.bytes.len());
+    datagrams(&s, 1500, &mut |dir, d, now| {
+        seen = now;
+        let r = p.parse(dir, d, &mut out).expect("datagrams never fail");
+        assert_eq!(r.consumed, d.len());
         check(&mut out, seen);
-    }
+    });
     p.end(Direction::ToServer, &mut out);
     p.end(Direction::ToClient, &mut out);
     check(&mut out, seen);

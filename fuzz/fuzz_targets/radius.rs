@@ -6,7 +6,7 @@
 //! appear in the JSON, summaries never fail.
 #![no_main]
 
-use ks_fuzz::{split, Chunker};
+use ks_fuzz::{datagrams, split};
 use ks_proto::{Direction, ProbeInput, StreamParser};
 use ks_proto_radius::{probe_datagram, Message, RadiusPacket, RadiusParser, MAX_ATTRIBUTES};
 use libfuzzer_sys::fuzz_target;
@@ -49,20 +49,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     };
-    for chunk in Chunker::new(&s, 4096) {
-        if chunk.lost {
-            continue;
-        }
-        let dir = if chunk.dir == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        seen[chunk.dir] += chunk.bytes.len() as u64;
-        let r = p.parse(dir, chunk.bytes, &mut out).expect("datagrams never fail");
-        assert_eq!(r.consumed, chunk.bytes.len());
+    datagrams(&s, 4096, &mut |dir, d, now| {
+        seen = now;
+        let r = p.parse(dir, d, &mut out).expect("datagrams never fail");
+        assert_eq!(r.consumed, d.len());
         check(&mut out, seen);
-    }
+    });
     p.end(Direction::ToServer, &mut out);
     p.end(Direction::ToClient, &mut out);
     check(&mut out, seen);

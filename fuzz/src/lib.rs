@@ -622,3 +622,22 @@ impl<P: StreamParser> Drive<P> {
         self.dirs[d].ended = true;
     }
 }
+
+/// The chunks of a split input as datagrams (for UDP protocols): each delivered chunk
+/// is one datagram of at most `max_len` bytes; lost chunks are simply not seen. Calls
+/// `f(direction, datagram, bytes seen so far per direction)`.
+pub fn datagrams(s: &Split<'_>, max_len: usize, f: &mut dyn FnMut(Direction, &[u8], [u64; 2])) {
+    let mut seen = [0u64; 2];
+    for chunk in Chunker::new(s, max_len) {
+        if chunk.lost {
+            continue;
+        }
+        seen[chunk.dir] += chunk.bytes.len() as u64;
+        let dir = if chunk.dir == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        f(dir, chunk.bytes, seen);
+    }
+}

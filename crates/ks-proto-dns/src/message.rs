@@ -5,6 +5,7 @@ use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use serde::Serialize;
 
 use crate::DnsConfig;
+use ks_proto::hex;
 
 /// A DNS message (query or response).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -209,16 +210,6 @@ fn edns(e: &Edns) -> EdnsInfo {
 /// RFC 3597 generic presentation: `\# <length> <hex>`.
 fn rfc3597(b: &[u8]) -> String {
     format!("\\# {} {}", b.len(), hex(b))
-}
-
-pub(crate) fn hex(b: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(H[usize::from(x >> 4)] as char);
-        s.push(H[usize::from(x & 15)] as char);
-    }
-    s
 }
 
 fn name(n: &hickory_proto::rr::Name) -> String {

@@ -35,7 +35,7 @@ pub use dict::code_name;
 
 use dict::Kind;
 use ks_proto::{
-    Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
+    hex, Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -271,16 +271,6 @@ fn attribute(t: u8, v: &[u8]) -> Attribute {
         value,
         vendor_id,
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(H[usize::from(x >> 4)] as char);
-        s.push(H[usize::from(x & 15)] as char);
-    }
-    s
 }
 
 /// RADIUS and Dynamic Authorization ports (old and IANA ones).

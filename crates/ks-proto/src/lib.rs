@@ -82,6 +82,17 @@ pub struct ParserEvent {
     pub offset: u64,
 }
 
+/// Lower-case hex of `b` (record data, attribute values, option payloads).
+pub fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(H[usize::from(x >> 4)] as char);
+        s.push(H[usize::from(x & 15)] as char);
+    }
+    s
+}
+
 /// Role of an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
