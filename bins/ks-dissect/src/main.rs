@@ -233,6 +233,9 @@ struct Limits {
     /// Bytes buffered for IP fragment reassembly.
     #[arg(long, value_name = "SIZE", value_parser = size, default_value_t = EngineConfig::default().defrag.max_bytes as u64)]
     max_fragment_bytes: u64,
+    /// No `tcp`/`udp` entry for flows no dissector claims.
+    #[arg(long)]
+    no_l4_entries: bool,
     /// Do not decode Kafka message bodies (topics, error codes, records): headers,
     /// pairing and summaries without topics only, for speed.
     #[arg(long)]
@@ -264,6 +267,7 @@ impl Limits {
         c.defrag.max_bytes = us(self.max_fragment_bytes);
         c.defrag.timeout_ns = self.fragment_timeout.saturating_mul(1_000_000_000);
         c.kafka.decode_bodies = !self.no_kafka_bodies;
+        c.l4_entries = !self.no_l4_entries;
     }
 }
 

@@ -26,6 +26,11 @@ fn jsonl(out: &Output) -> Vec<Value> {
 }
 
 /// HTTP requests in the tshark reference of a capture.
+fn reference(rel: &str) -> Value {
+    let path = testdata(rel).with_extension("tshark.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn reference_requests(rel: &str) -> usize {
     let path = testdata(rel).with_extension("tshark.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -61,9 +66,27 @@ fn jsonl_entries_follow_the_documented_schema() {
     let requests = reference_requests("http1/zeek_http_bro-org.pcap");
     assert_eq!(requests, 31);
     assert_eq!(
-        entries.iter().filter(|e| !e["request"].is_null()).count(),
+        entries
+            .iter()
+            .filter(|e| e["protocol"] == "http" && !e["request"].is_null())
+            .count(),
         requests
     );
+    // Every other flow of the capture (tshark: 13 conversations, 8 of them carry HTTP)
+    // is one `tcp` entry with what is known of the flow.
+    let reference = reference("http1/zeek_http_bro-org.pcap");
+    let flows = reference["flows"].as_array().unwrap().len();
+    let l4: Vec<_> = entries.iter().filter(|e| e["protocol"] == "tcp").collect();
+    let http_streams: std::collections::BTreeSet<u64> = entries
+        .iter()
+        .filter(|e| e["protocol"] == "http")
+        .map(|e| e["stream"].as_u64().unwrap())
+        .collect();
+    assert_eq!(l4.len() + http_streams.len(), flows);
+    for e in &l4 {
+        assert!(e["request"]["packets"][0].as_u64().unwrap() > 0);
+        assert!(e["request"]["tcp_flags"]["syn"].is_u64());
+    }
     for e in &entries {
         for key in [
             "id",
@@ -83,7 +106,7 @@ fn jsonl_entries_follow_the_documented_schema() {
         ] {
             assert!(e.get(key).is_some(), "missing {key} in {e}");
         }
-        assert_eq!(e["protocol"], "http");
+        assert!(e["protocol"] == "http" || e["protocol"] == "tcp", "{e}");
         assert_eq!(e["transport"], "tcp");
         let id = e["id"].as_str().unwrap();
         assert!(id.starts_with(&format!("{}-", e["stream"])), "{id}");
@@ -91,6 +114,9 @@ fn jsonl_entries_follow_the_documented_schema() {
         assert_eq!(e["dst"]["port"], 80);
         let ts = e["timestamp"].as_str().unwrap();
         assert!(ts.ends_with('Z') && ts.len() == 27, "{ts}");
+        if e["protocol"] == "tcp" {
+            continue;
+        }
         if e["request"].is_null() || e["response"].is_null() {
             assert!(
                 e["error"]["kind"].is_string(),
@@ -135,10 +161,17 @@ fn json_and_table_formats_print_the_same_entries() {
     // The summary line goes to stderr, not stdout.
     let with_summary = run(&[&bro_org()]);
     let err = String::from_utf8_lossy(&with_summary.stderr);
+    let tcp = jsonl(&run(&["--format", "jsonl", &bro_org()]))
+        .iter()
+        .filter(|e| e["protocol"] == "tcp")
+        .count();
     assert!(
-        err.contains("751 packets") && err.contains(&format!("http={n}")),
+        err.contains("751 packets") && err.contains(&format!("http={} tcp={tcp}", n - tcp)),
         "{err}"
     );
+    // The switch turns the flow entries off.
+    let off = jsonl(&run(&["--format", "jsonl", "--no-l4-entries", &bro_org()]));
+    assert_eq!(off.len(), n - tcp);
 }
 
 #[test]

@@ -49,6 +49,9 @@ pub struct EngineConfig {
     /// Bytes of a body shown in an entry (default 64 KiB, and never more than the
     /// parser kept).
     pub max_body_shown: usize,
+    /// One `tcp`/`udp` entry at the end of every flow no dissector claimed (default
+    /// true; `ks-dissect --no-l4-entries`).
+    pub l4_entries: bool,
     /// Decode-as rules (`tcp.port==N,PROTO`).
     pub decode_as: Vec<DecodeAs>,
     /// Tell flows on different VLANs apart even when their 5-tuples are equal
@@ -96,6 +99,7 @@ impl Default for EngineConfig {
             max_probe_bytes: 1024,
             max_pending_requests: 256,
             max_body_shown: 64 << 10,
+            l4_entries: true,
             decode_as: Vec::new(),
             flow_key_vlan: false,
             shard: None,

@@ -5,7 +5,7 @@ use crate::amqp::Amqp;
 use crate::config::EngineConfig;
 use crate::dns::Dns;
 use crate::drive::{self, Io, Upgrade};
-use crate::entry::{FlowRecord, Output};
+use crate::entry::{rfc3339_us, Entry, FlowRecord, Frames, L4Flow, Output, Request, TcpFlagCounts};
 use crate::h2::H2Session;
 use crate::http::HttpSession;
 use crate::kafka::Kafka;
@@ -72,7 +72,14 @@ pub(crate) struct FlowCounts {
     pub fin: u64,
     pub rst: u64,
     pub gaps: u64,
+    pub first_ts_ns: u64,
+    /// Packets from side A and from side B.
+    pub packets: [u64; 2],
+    pub last_ts_ns: u64,
 }
+
+/// Payload bytes kept per direction of a flow no dissector claims, for its L4 entry.
+pub(crate) const FIRST_BYTES: usize = 32;
 
 /// Things about the packet being processed and the engine that a connection needs.
 pub(crate) struct Ctx<'a> {
@@ -103,6 +110,9 @@ pub(crate) struct Conn {
     pub entries: u64,
     /// What the `101` of an HTTP/1 upgrade said, until the next protocol takes it.
     upgrade: Option<Box<Upgrade>>,
+    /// The first payload bytes of each side (indexed by [`Side::index`]) of a flow no
+    /// dissector took, for its L4 entry; allocated only for such flows.
+    first: Option<Box<[Vec<u8>; 2]>>,
 }
 
 /// Run `$body` with `$s` bound to the session (whatever its protocol) and `$io`
@@ -141,7 +151,31 @@ impl Conn {
             forced,
             entries: 0,
             upgrade: None,
+            first: None,
         }
+    }
+
+    /// Keep up to [`FIRST_BYTES`] of what `side` sent on a flow no dissector took.
+    fn keep_first(&mut self, side: Side, data: &[u8]) {
+        let first = self.first.get_or_insert_with(Default::default);
+        let v = &mut first[side.index()];
+        let room = FIRST_BYTES.saturating_sub(v.len());
+        v.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// No dissector will take this flow: keep the first bytes the probe saw, then
+    /// free the probe buffers.
+    fn give_up(&mut self, p: Protocol) {
+        if p == Protocol::Tcp {
+            for side in [Side::A, Side::B] {
+                let buf = std::mem::take(&mut self.dirs[side.index()].buf);
+                if !buf.is_empty() {
+                    self.keep_first(side, &buf);
+                }
+            }
+        }
+        self.dirs = Default::default();
+        self.app = App::Opaque(p);
     }
 
     fn dir_of(&self, side: Side) -> Direction {
@@ -174,6 +208,9 @@ impl Conn {
     /// datagram parser takes each whole.
     pub fn on_datagram(&mut self, ctx: &mut Ctx<'_>, side: Side, data: &[u8]) {
         if matches!(self.app, App::Opaque(_) | App::Done(_)) {
+            if matches!(self.app, App::Opaque(Protocol::Tcp)) {
+                self.keep_first(side, data);
+            }
             return;
         }
         let d = &self.dirs[side.index()];
@@ -186,6 +223,7 @@ impl Conn {
             return;
         }
         match self.app {
+            App::Opaque(Protocol::Tcp) => return self.keep_first(side, data),
             App::Opaque(_) | App::Done(_) => return,
             _ => self.dirs[side.index()].mark(offset, ctx.frame, ctx.ts_ns),
         }
@@ -252,8 +290,7 @@ impl Conn {
                 } else if radius.verdict == Verdict::Certain {
                     (Protocol::Radius, radius)
                 } else {
-                    self.dirs = Default::default();
-                    self.app = App::Opaque(Protocol::Tcp);
+                    self.give_up(Protocol::Tcp);
                     return;
                 }
             }
@@ -298,8 +335,7 @@ impl Conn {
                     (Protocol::Http, h1)
                 } else {
                     // Nothing more is parsed on this flow: free its buffers and marks.
-                    self.dirs = Default::default();
-                    self.app = App::Opaque(Protocol::Tcp);
+                    self.give_up(Protocol::Tcp);
                     return;
                 }
             }
@@ -514,6 +550,12 @@ impl Conn {
                 _ => ctx.transport,
             },
         };
+        if ctx.cfg.l4_entries
+            && self.entries == 0
+            && matches!(self.app, App::Opaque(Protocol::Tcp) | App::Probing)
+        {
+            self.l4_entry(ctx);
+        }
         let c = &self.counts;
         ctx.out.push_back((
             ctx.seq,
@@ -533,6 +575,70 @@ impl Conn {
                 protocol: proto,
                 gaps: c.gaps,
             }),
+        ));
+    }
+}
+
+impl Conn {
+    /// The L4 entry of a flow no dissector claimed.
+    fn l4_entry(&mut self, ctx: &mut Ctx<'_>) {
+        let c = &self.counts;
+        let first = self.first.take().map(|b| *b).unwrap_or_default();
+        let duration_us = c.last_ts_ns.saturating_sub(c.first_ts_ns) / 1000;
+        let tcp = ctx.transport == "tcp";
+        let flow = L4Flow {
+            packets: c.packets,
+            bytes: c.bytes,
+            duration_us,
+            tcp_flags: tcp.then_some(TcpFlagCounts {
+                syn: c.syn,
+                fin: c.fin,
+                rst: c.rst,
+            }),
+            gaps: c.gaps,
+            first_bytes: [ks_proto::hex(&first[0]), ks_proto::hex(&first[1])],
+        };
+        let mut summary = format!(
+            "{}/{} packets {}/{} bytes {:.3}s",
+            c.packets[0],
+            c.packets[1],
+            c.bytes[0],
+            c.bytes[1],
+            duration_us as f64 / 1e6
+        );
+        if tcp {
+            for (n, what) in [(c.syn, "SYN"), (c.fin, "FIN"), (c.rst, "RST")] {
+                if n > 0 {
+                    summary.push_str(&format!(" {what}"));
+                }
+            }
+        }
+        let n = self.entries;
+        self.entries += 1;
+        *ctx.stats.entries.entry(ctx.transport).or_default() += 1;
+        ctx.out.push_back((
+            ctx.seq,
+            Output::Entry(Box::new(Entry {
+                id: format!("{}-{n}", ctx.stream),
+                protocol: ctx.transport,
+                version: String::new(),
+                transport: ctx.transport,
+                stream: ctx.stream,
+                stream_id: None,
+                src: ctx.a.into(),
+                dst: ctx.b.into(),
+                timestamp: rfc3339_us(c.first_ts_ns),
+                ts_ns: c.first_ts_ns,
+                elapsed_us: None,
+                frames: Frames {
+                    request: Some([c.first_frame, c.last_frame]),
+                    response: None,
+                },
+                request: Some(Request::Flow(flow)),
+                response: None,
+                summary,
+                error: None,
+            })),
         ));
     }
 }

@@ -143,6 +143,38 @@ pub enum Request {
     Radius(ks_proto_radius::RadiusPacket),
     /// An ICMP message (an echo request, or any other message, one-way).
     Icmp(ks_proto_icmp::IcmpMessage),
+    /// A TCP or UDP flow no dissector claimed (its L4 entry, at flow end).
+    Flow(L4Flow),
+}
+
+/// What is known of a TCP or UDP flow no dissector claimed. Side A is the first
+/// sender (the entry's `src`), as in flow records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct L4Flow {
+    /// Packets A to B and B to A.
+    pub packets: [u64; 2],
+    /// Payload bytes A to B and B to A.
+    pub bytes: [u64; 2],
+    /// First packet to last, µs.
+    pub duration_us: u64,
+    /// TCP: SYN, FIN and RST segments seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_flags: Option<TcpFlagCounts>,
+    /// Payload bytes lost in the capture (holes reassembly reported).
+    pub gaps: u64,
+    /// The first payload bytes of each side (A, B), hex, at most 32 bytes each.
+    pub first_bytes: [String; 2],
+}
+
+/// SYN, FIN, RST counts of a TCP flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TcpFlagCounts {
+    /// SYN segments.
+    pub syn: u64,
+    /// FIN segments.
+    pub fin: u64,
+    /// RST segments.
+    pub rst: u64,
 }
 
 /// Protocol-specific response.

@@ -44,7 +44,8 @@ mod ws;
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
 pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, GrpcRequest,
-    GrpcResponse, HttpRequest, HttpResponse, Interim, Output, Request, Response, WebSocketMessage,
+    GrpcResponse, HttpRequest, HttpResponse, Interim, L4Flow, Output, Request, Response,
+    TcpFlagCounts, WebSocketMessage,
 };
 pub use parallel::{dissect_parallel, dissect_parallel_map};
 pub use stats::{Http2Stats, Stats, WsStats};
@@ -265,7 +266,7 @@ impl Engine {
                         let side = flow.side_of(s);
                         let (stream, a, b) = (flow.stream, flow.a, flow.b);
                         let conn = &mut flow.value.conn;
-                        count(conn, side, pkt.frame, u.payload_len);
+                        count(conn, side, pkt, u.payload_len);
                         if !u.payload.is_empty() {
                             let mut ctx = Ctx {
                                 cfg: &self.cfg,
@@ -371,7 +372,7 @@ impl Engine {
         if !*owned {
             return;
         }
-        count(conn, side, pkt.frame, seg.payload_len);
+        count(conn, side, pkt, seg.payload_len);
         conn.counts.syn += u64::from(f.syn());
         conn.counts.fin += u64::from(f.fin());
         conn.counts.rst += u64::from(f.rst());
@@ -478,6 +479,7 @@ impl Engine {
                 }
                 if let Some(f) = self.flows.get_mut(id) {
                     f.value.conn.counts.first_frame = pkt.frame;
+                    f.value.conn.counts.first_ts_ns = pkt.ts_ns;
                 }
                 id
             }
@@ -570,9 +572,12 @@ impl Engine {
     }
 }
 
-fn count(conn: &mut Conn, side: Side, frame: u64, payload_len: u32) {
+fn count(conn: &mut Conn, side: Side, pkt: &Packet<'_>, payload_len: u32) {
+    let frame = pkt.frame;
+    conn.counts.last_ts_ns = pkt.ts_ns;
     let c = &mut conn.counts;
     c.frames += 1;
+    c.packets[side.index()] += 1;
     c.bytes[side.index()] += u64::from(payload_len);
     if c.first_frame == 0 {
         c.first_frame = frame;

@@ -30,7 +30,7 @@ fn a_million_syns_without_handshakes() {
         max_flows,
         ..EngineConfig::default()
     });
-    let mut records = 0u64;
+    let (mut records, mut l4) = (0u64, 0u64);
     let mut buf = Vec::new();
     for i in 0..1_000_000u32 {
         let src = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
@@ -45,8 +45,17 @@ fn a_million_syns_without_handshakes() {
         ));
         engine.process(&packet(u64::from(i) + 1, 1_000_000 * u64::from(i), &buf));
         while let Some(o) = engine.next_output() {
-            assert!(matches!(o, Output::Flow(_)), "a SYN alone makes no entry");
-            records += 1;
+            match o {
+                Output::Flow(_) => records += 1,
+                // A SYN alone is one `tcp` flow entry (1 packet, no payload).
+                Output::Entry(e) => {
+                    assert_eq!(
+                        (e.protocol, e.summary.as_str()),
+                        ("tcp", "1/0 packets 0/0 bytes 0.000s SYN")
+                    );
+                    l4 += 1;
+                }
+            }
         }
         if i % 50_000 == 0 {
             assert!(engine.active_flows() <= max_flows);
@@ -57,6 +66,7 @@ fn a_million_syns_without_handshakes() {
     assert_eq!(s.flows_evicted, 1_000_000 - max_flows as u64);
     assert!(engine.active_flows() <= max_flows);
     assert_eq!(records, s.flows_evicted, "every evicted flow is reported");
+    assert_eq!(l4, records, "with its L4 entry");
     assert_eq!(engine.buffered_bytes(), 0);
     // Still dissecting.
     let mut cap = Capture::default();

@@ -78,9 +78,28 @@ fn other_protocols_on_port_80_give_no_entries() {
     c.c(&mut cap, b"SSH-2.0-Go\r\n");
     c.close(&mut cap);
     let r = run(&cap);
-    assert!(r.entries.is_empty());
+    // Only the flow's own L4 entry, with the first bytes of each side.
+    assert_eq!(r.entries.len(), 1);
+    let e = &r.entries[0];
+    assert_eq!(e.protocol, "tcp");
+    let Some(ks_engine::Request::Flow(f)) = &e.request else {
+        panic!("{e:?}")
+    };
+    assert_eq!(f.bytes, [12, 21]);
+    assert_eq!(f.first_bytes[0], "5353482d322e302d476f0d0a"); // "SSH-2.0-Go\r\n"
+    assert!(f.first_bytes[1].starts_with("5353482d322e302d4f70656e535348")); // "SSH-2.0-OpenSSH"
+    assert_eq!(f.tcp_flags.as_ref().map(|t| (t.syn, t.fin)), Some((2, 2)));
     assert_eq!(r.flows[0].protocol, "tcp");
     assert_eq!(r.stats.parse_errors, 0);
+    // Switched off: nothing.
+    let off = run_with(
+        &cap,
+        EngineConfig {
+            l4_entries: false,
+            ..EngineConfig::default()
+        },
+    );
+    assert!(off.entries.is_empty());
 }
 
 #[test]
@@ -323,7 +342,7 @@ fn decode_as_forces_a_parser_where_the_probe_cannot_tell() {
     c.c(&mut cap, GET);
     c.s(&mut cap, OK);
     assert!(
-        run(&cap).entries.is_empty(),
+        run(&cap).entries.iter().all(|e| e.protocol == "tcp"),
         "5555 is no HTTP port: the flow stays opaque"
     );
     let cfg = EngineConfig {
@@ -344,7 +363,10 @@ fn decode_as_websocket_reads_a_connection_picked_up_after_its_handshake() {
     c.s(&mut cap, b"\x81\x05Hello");
     c.c(&mut cap, b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
     c.close(&mut cap);
-    assert!(run(&cap).entries.is_empty(), "no handshake: opaque");
+    assert!(
+        run(&cap).entries.iter().all(|e| e.protocol == "tcp"),
+        "no handshake: opaque"
+    );
     let cfg = EngineConfig {
         decode_as: vec!["tcp.port==5556,websocket".parse().unwrap()],
         ..EngineConfig::default()
