@@ -3,7 +3,7 @@
 //! asynchronous ones (publish, deliver, return, ack…) one-way with their message.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{spanned, Item, Protocol};
 use ks_proto_amqp::{AmqpParser, Message};
 
 pub(crate) struct Amqp;
@@ -28,14 +28,8 @@ impl Protocol for Amqp {
                 let error = close_error(x.error());
                 let x = *x;
                 Item::Exchange {
-                    request: x.request.map(|r| {
-                        let span = (r.start, r.end);
-                        (Request::Amqp(r), span)
-                    }),
-                    response: x.response.map(|r| {
-                        let span = (r.start, r.end);
-                        (Response::Amqp(r), span)
-                    }),
+                    request: spanned!(x.request, Request::Amqp),
+                    response: spanned!(x.response, Response::Amqp),
                     summary,
                     error,
                     version: "0-9-1".into(),

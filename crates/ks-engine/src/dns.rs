@@ -2,7 +2,7 @@
 //! mDNS messages one-way.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{spanned, Item, Protocol};
 use ks_proto_dns::{DnsParser, Message};
 
 pub(crate) struct Dns;
@@ -38,14 +38,8 @@ impl Protocol for Dns {
                         }),
                 };
                 Item::Exchange {
-                    request: x.request.map(|q| {
-                        let span = (q.start, q.end);
-                        (Request::Dns(q), span)
-                    }),
-                    response: x.response.map(|r| {
-                        let span = (r.start, r.end);
-                        (Response::Dns(r), span)
-                    }),
+                    request: spanned!(x.request, Request::Dns),
+                    response: spanned!(x.response, Response::Dns),
                     summary,
                     error,
                     version: String::new(),

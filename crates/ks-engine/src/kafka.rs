@@ -3,7 +3,7 @@
 //! `acks=0` is one-way.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{spanned, Item, Protocol};
 use ks_proto_kafka::{KafkaParser, Message};
 
 pub(crate) struct Kafka;
@@ -40,14 +40,8 @@ impl Protocol for Kafka {
                     .unwrap_or_default();
                 let x = *x;
                 Item::Exchange {
-                    request: x.request.map(|r| {
-                        let span = (r.start, r.end);
-                        (Request::Kafka(r), span)
-                    }),
-                    response: x.response.map(|r| {
-                        let span = (r.start, r.end);
-                        (Response::Kafka(r), span)
-                    }),
+                    request: spanned!(x.request, Request::Kafka),
+                    response: spanned!(x.response, Response::Kafka),
                     summary,
                     error: unexpected.or(undecoded),
                     version,

@@ -8,6 +8,18 @@ use crate::entry::{EntryError, Frames, Request, Response};
 use crate::stream::FrameMark;
 use ks_proto::{Direction, StreamParser};
 
+/// `spanned!(x.request, Request::Dns)`: the optional message as an entry side with
+/// its absolute `(start, end)` offsets (every pairing parser's messages have both).
+macro_rules! spanned {
+    ($m:expr, $wrap:path) => {
+        $m.map(|m| {
+            let span = (m.start, m.end);
+            ($wrap(m), span)
+        })
+    };
+}
+pub(crate) use spanned;
+
 /// One message of a pairing parser, as the engine sees it (short-lived: made and
 /// consumed in one call, so the variants' sizes do not matter).
 #[allow(clippy::large_enum_variant)]

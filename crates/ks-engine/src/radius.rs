@@ -1,7 +1,7 @@
 //! RADIUS entries: a request and its answer paired by identifier on the flow.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{spanned, Item, Protocol};
 use ks_proto_radius::{Message, RadiusParser};
 
 pub(crate) struct Radius;
@@ -35,14 +35,8 @@ impl Protocol for Radius {
                             })
                     });
                 Item::Exchange {
-                    request: x.request.map(|q| {
-                        let span = (q.start, q.end);
-                        (Request::Radius(q), span)
-                    }),
-                    response: x.response.map(|r| {
-                        let span = (r.start, r.end);
-                        (Response::Radius(r), span)
-                    }),
+                    request: spanned!(x.request, Request::Radius),
+                    response: spanned!(x.response, Response::Radius),
                     summary,
                     error,
                     version: String::new(),

@@ -2,7 +2,7 @@
 //! pipelining and pub/sub confirmations included), pushed messages one-way.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{spanned, Item, Protocol};
 use ks_proto_redis::{Message, RedisParser};
 
 pub(crate) struct Redis;
@@ -25,14 +25,8 @@ impl Protocol for Redis {
                     });
                 let x = *x;
                 Item::Exchange {
-                    request: x.request.map(|r| {
-                        let span = (r.start, r.end);
-                        (Request::Redis(r), span)
-                    }),
-                    response: x.response.map(|r| {
-                        let span = (r.start, r.end);
-                        (Response::Redis(r), span)
-                    }),
+                    request: spanned!(x.request, Request::Redis),
+                    response: spanned!(x.response, Response::Redis),
                     summary,
                     error,
                     version: String::new(),
