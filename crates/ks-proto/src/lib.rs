@@ -178,6 +178,10 @@ pub enum Protocol {
     Radius,
     /// ICMP and ICMPv6.
     Icmp,
+    /// LDAP (TCP) and CLDAP (UDP).
+    Ldap,
+    /// DIAMETER (TCP and SCTP).
+    Diameter,
     /// TLS.
     Tls,
     /// Opaque bytes in a tunnel (after CONNECT) or an unknown protocol.
@@ -199,6 +203,8 @@ impl Protocol {
             Protocol::Dns => "dns",
             Protocol::Radius => "radius",
             Protocol::Icmp => "icmp",
+            Protocol::Ldap => "ldap",
+            Protocol::Diameter => "diameter",
             Protocol::Tls => "tls",
             Protocol::Tcp => "tcp",
         }
@@ -217,6 +223,8 @@ impl Protocol {
             "dns" | "mdns" => Protocol::Dns,
             "radius" => Protocol::Radius,
             "icmp" | "icmpv6" => Protocol::Icmp,
+            "ldap" | "cldap" => Protocol::Ldap,
+            "diameter" => Protocol::Diameter,
             "tls" | "ssl" => Protocol::Tls,
             "tcp" | "data" => Protocol::Tcp,
             _ => return None,

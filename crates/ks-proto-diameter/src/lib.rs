@@ -1,0 +1,3 @@
+//! DIAMETER dissector for ks (in progress).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]

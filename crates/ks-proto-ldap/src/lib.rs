@@ -1,0 +1,3 @@
+//! LDAP dissector for ks (in progress).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]

@@ -1,0 +1,3 @@
+#![no_main]
+//! DIAMETER parser (in progress).
+libfuzzer_sys::fuzz_target!(|_data: &[u8]| {});
