@@ -187,6 +187,7 @@ fn captures() -> Vec<PathBuf> {
         "dns",
         "radius",
         "icmp",
+        "udp",
     ] {
         if !testdata().join(dir).is_dir() {
             continue;
