@@ -28,11 +28,13 @@
 mod defrag;
 mod ip;
 mod link;
+mod sctp;
 mod transport;
 
 pub use defrag::{DefragConfig, DefragCounters, Defragmenter, Reassembled};
 pub use ip::decode_ip;
 pub use link::decode_link;
+pub use sctp::{chunk, chunk_name, DataChunk, SctpChunk, SctpChunks};
 pub use transport::{
     decode_transport, IcmpMessage, SctpPacket, TcpFlags, TcpSegment, Transport, UdpDatagram,
 };

@@ -141,6 +141,13 @@ pub struct SctpPacket<'a> {
     pub chunks: &'a [u8],
 }
 
+impl<'a> SctpPacket<'a> {
+    /// The chunks, in order.
+    pub fn chunks(&self) -> crate::SctpChunks<'a> {
+        crate::SctpChunks::new(self.chunks)
+    }
+}
+
 /// An ICMP or ICMPv6 message.
 #[derive(Clone, Copy, Debug)]
 pub struct IcmpMessage<'a> {

@@ -1,4 +1,4 @@
-//! Flow table and TCP stream reassembly with bounded memory that reports gaps.
+//! Flow table, TCP stream and SCTP association reassembly with bounded memory that reports gaps.
 //!
 //! ```
 //! use ks_reassembly::{flags, Budget, Side, Segment, StreamEvent, TcpConfig, TcpConnection, TcpCounters};
@@ -31,9 +31,11 @@
 #![warn(missing_docs)]
 
 mod flow;
+mod sctp;
 mod tcp;
 
 pub use flow::{Flow, FlowId, FlowKey, FlowTable};
+pub use sctp::{DataIn, SctpAssociation, SctpConfig, SctpCounters, SctpEvent};
 pub use tcp::TcpConnection;
 
 /// Which endpoint of a flow: A is the sender of the first packet the table saw
