@@ -504,12 +504,13 @@ fn summary(s: &Stats, wall: Duration) {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     eprintln!(
-        "ks-dissect: {} packets, {} bytes, {} flows (tcp {}, udp {}), {} entries ({}), {} gaps ({} bytes), {} errors (decode {}, parse {}{}{}), {:.3}s",
+        "ks-dissect: {} packets, {} bytes, {} flows (tcp {}, udp {}, sctp {}), {} entries ({}), {} gaps ({} bytes), {} errors (decode {}, parse {}{}{}), {:.3}s",
         s.packets,
         s.bytes,
-        s.tcp_flows + s.udp_flows,
+        s.tcp_flows + s.udp_flows + s.sctp_flows,
         s.tcp_flows,
         s.udp_flows,
+        s.sctp_flows,
         s.total_entries(),
         if per_proto.is_empty() { "none".into() } else { per_proto.join(" ") },
         s.gaps(),

@@ -184,7 +184,9 @@ mod tests {
     #[test]
     fn chunks_walk_with_padding_and_stop_on_bad_lengths() {
         // DATA (TSN 5, stream 1, SSN 2, PPID 46, B|E, 3 bytes + 1 padding), then SACK.
-        let mut b = vec![0, 3, 0, 19, 0, 0, 0, 5, 0, 1, 0, 2, 0, 0, 0, 46, b'a', b'b', b'c', 0];
+        let mut b = vec![
+            0, 3, 0, 19, 0, 0, 0, 5, 0, 1, 0, 2, 0, 0, 0, 46, b'a', b'b', b'c', 0,
+        ];
         b.extend([3, 0, 0, 16, 0, 0, 0, 4, 0, 0, 0xff, 0xff, 0, 0, 0, 0]);
         let mut it = SctpChunks::new(&b);
         let d = it.next().unwrap();
@@ -207,7 +209,9 @@ mod tests {
 
     #[test]
     fn init_gives_its_initial_tsn() {
-        let v = [1, 0, 0, 20, 0, 0, 0, 1, 0, 1, 0, 0, 0, 10, 0, 10, 0, 0, 0, 99];
+        let v = [
+            1, 0, 0, 20, 0, 0, 0, 1, 0, 1, 0, 0, 0, 10, 0, 10, 0, 0, 0, 99,
+        ];
         let c = SctpChunks::new(&v).next().unwrap();
         assert_eq!(c.initial_tsn(), Some(99));
         assert_eq!(chunk_name(c.chunk_type), Some("INIT"));

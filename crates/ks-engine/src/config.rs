@@ -4,7 +4,7 @@
 use ks_decode::DefragConfig;
 use ks_proto::Protocol;
 use ks_proto_http::HttpConfig;
-use ks_reassembly::TcpConfig;
+use ks_reassembly::{SctpConfig, TcpConfig};
 use std::fmt;
 
 /// Everything the engine can be told.
@@ -12,6 +12,8 @@ use std::fmt;
 pub struct EngineConfig {
     /// TCP out-of-order caps per direction.
     pub tcp: TcpConfig,
+    /// SCTP reassembly caps per association.
+    pub sctp: SctpConfig,
     /// Total bytes of out-of-order TCP data buffered over all flows (default 256 MiB).
     pub reassembly_budget: usize,
     /// HTTP/1 parser caps.
@@ -75,6 +77,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             tcp: TcpConfig::default(),
+            sctp: SctpConfig::default(),
             reassembly_budget: 256 << 20,
             http: HttpConfig::default(),
             http2: Default::default(),
@@ -114,6 +117,8 @@ pub enum Transport {
     Tcp,
     /// UDP.
     Udp,
+    /// SCTP.
+    Sctp,
 }
 
 /// Decode traffic on a port as a protocol, like tshark's `-d tcp.port==8888,http`.
@@ -154,6 +159,7 @@ impl std::str::FromStr for DecodeAs {
         let transport = match field.trim() {
             "tcp.port" => Transport::Tcp,
             "udp.port" => Transport::Udp,
+            "sctp.port" => Transport::Sctp,
             _ => return Err(err()),
         };
         let port: u16 = port.parse().map_err(|_| err())?;

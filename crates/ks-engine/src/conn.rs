@@ -5,7 +5,9 @@ use crate::amqp::Amqp;
 use crate::config::EngineConfig;
 use crate::dns::Dns;
 use crate::drive::{self, Io, Upgrade};
-use crate::entry::{rfc3339_us, Entry, FlowRecord, Frames, L4Flow, Output, Request, TcpFlagCounts};
+use crate::entry::{
+    rfc3339_us, Entry, FlowRecord, Frames, L4Flow, Output, Request, SctpFlow, TcpFlagCounts,
+};
 use crate::h2::H2Session;
 use crate::http::HttpSession;
 use crate::kafka::Kafka;
@@ -113,6 +115,8 @@ pub(crate) struct Conn {
     /// The first payload bytes of each side (indexed by [`Side::index`]) of a flow no
     /// dissector took, for its L4 entry; allocated only for such flows.
     first: Option<Box<[Vec<u8>; 2]>>,
+    /// SCTP: what the association carried, set when it ends (for the L4 entry).
+    pub sctp: Option<Box<SctpFlow>>,
 }
 
 /// Run `$body` with `$s` bound to the session (whatever its protocol) and `$io`
@@ -152,6 +156,7 @@ impl Conn {
             entries: 0,
             upgrade: None,
             first: None,
+            sctp: None,
         }
     }
 
@@ -264,8 +269,8 @@ impl Conn {
             // A WebSocket picked up after its handshake: no extensions known.
             Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
             Some(p @ (Protocol::Dns | Protocol::Radius)) => (p, certain),
-            // Over UDP only DNS and RADIUS are dissected today.
-            Some(p) if ctx.transport == "udp" => {
+            // Over UDP only DNS and RADIUS are dissected today, over SCTP nothing yet.
+            Some(p) if ctx.transport != "tcp" => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
                 return;
@@ -274,6 +279,10 @@ impl Conn {
             Some(p) => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
+                return;
+            }
+            None if ctx.transport == "sctp" => {
+                self.give_up(Protocol::Tcp);
                 return;
             }
             None if ctx.transport == "udp" => {
@@ -597,6 +606,7 @@ impl Conn {
             }),
             gaps: c.gaps,
             first_bytes: [ks_proto::hex(&first[0]), ks_proto::hex(&first[1])],
+            sctp: self.sctp.take().map(|s| *s),
         };
         let mut summary = format!(
             "{}/{} packets {}/{} bytes {:.3}s",
@@ -609,6 +619,14 @@ impl Conn {
         if tcp {
             for (n, what) in [(c.syn, "SYN"), (c.fin, "FIN"), (c.rst, "RST")] {
                 if n > 0 {
+                    summary.push_str(&format!(" {what}"));
+                }
+            }
+        }
+        if let Some(s) = &flow.sctp {
+            summary.push_str(&format!(" {} messages", s.messages));
+            for what in ["INIT", "SHUTDOWN", "ABORT"] {
+                if s.chunks.contains_key(what) {
                     summary.push_str(&format!(" {what}"));
                 }
             }

@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// A message body as an entry shows it: text when the bytes are printable UTF-8,
@@ -147,8 +148,8 @@ pub enum Request {
     Flow(L4Flow),
 }
 
-/// What is known of a TCP or UDP flow no dissector claimed. Side A is the first
-/// sender (the entry's `src`), as in flow records.
+/// What is known of a TCP, UDP or SCTP flow no dissector claimed. Side A is the
+/// first sender (the entry's `src`), as in flow records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct L4Flow {
     /// Packets A to B and B to A.
@@ -164,6 +165,25 @@ pub struct L4Flow {
     pub gaps: u64,
     /// The first payload bytes of each side (A, B), hex, at most 32 bytes each.
     pub first_bytes: [String; 2],
+    /// SCTP: chunks seen and what reassembly found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp: Option<SctpFlow>,
+}
+
+/// What an SCTP association carried.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SctpFlow {
+    /// Chunks seen, by tshark's name (`DATA`, `INIT`, `SACK`...; `CHUNK-<n>` when
+    /// unknown).
+    pub chunks: BTreeMap<String, u64>,
+    /// User messages reassembled.
+    pub messages: u64,
+    /// Payload protocol identifiers seen on DATA chunks (at most 8).
+    pub ppids: Vec<u32>,
+    /// DATA chunks seen again (retransmissions).
+    pub duplicates: u64,
+    /// TSNs never seen.
+    pub lost_tsns: u64,
 }
 
 /// SYN, FIN, RST counts of a TCP flow.

@@ -37,6 +37,7 @@ mod paired;
 mod parallel;
 mod radius;
 mod redis;
+mod sctp;
 mod stats;
 mod stream;
 mod ws;
@@ -53,7 +54,8 @@ pub use stats::{Http2Stats, Stats, WsStats};
 use conn::{Conn, Ctx};
 use ks_capture::{CaptureError, Packet, PacketSource};
 use ks_decode::{
-    decode_link, decode_transport, DecodeError, Defragmenter, Network, TcpSegment, Transport as L4,
+    decode_link, decode_transport, DecodeError, Defragmenter, Network, SctpPacket, TcpSegment,
+    Transport as L4,
 };
 use ks_proto::Protocol;
 use ks_reassembly::{Budget, Flow, FlowKey, FlowTable, Segment, Side, TcpConnection, TcpCounters};
@@ -62,12 +64,15 @@ use std::net::{IpAddr, SocketAddr};
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
+const SCTP: u8 = 132;
 
 /// Per-flow state: the TCP reassembler (for TCP flows this engine owns) and the
 /// application side.
 struct FlowState {
     /// Boxed so that a closed flow, whose reassembler is dropped, stays small.
     tcp: Option<Box<TcpConnection>>,
+    /// SCTP reassembly (SCTP flows this engine owns).
+    sctp: Option<Box<sctp::SctpState>>,
     conn: Conn,
     /// TCP handshake facts, kept for every TCP flow — owned or not — so that all
     /// shards of a multi-threaded run recognise port reuse and number streams alike.
@@ -285,10 +290,54 @@ impl Engine {
                     }
                 }
             }
+            Ok(L4::Sctp(p)) => self.sctp(pkt, vlan, src, dst, &p),
             Ok(L4::Icmp(m)) => self.icmp(pkt, vlan, src, dst, ks_proto_icmp::Family::V4, &m),
             Ok(L4::Icmpv6(m)) => self.icmp(pkt, vlan, src, dst, ks_proto_icmp::Family::V6, &m),
             Ok(_) => self.stats.other_transport += u64::from(self.primary),
             Err(_) => self.stats.decode_errors += u64::from(self.primary),
+        }
+    }
+
+    /// SCTP: one flow per association (port pair), its chunks counted and its DATA
+    /// reassembled into messages that the application side takes as a stream.
+    fn sctp(&mut self, pkt: &Packet<'_>, vlan: u16, src: IpAddr, dst: IpAddr, p: &SctpPacket<'_>) {
+        let (s, d) = (
+            SocketAddr::new(src, p.src_port),
+            SocketAddr::new(dst, p.dst_port),
+        );
+        let Some(id) = self.flow_for(SCTP, s, d, vlan, pkt) else {
+            return;
+        };
+        let Some(flow) = self.flows.get_mut(id) else {
+            return;
+        };
+        if !flow.value.owned {
+            return;
+        }
+        let side = flow.side_of(s);
+        let (stream, a, b) = (flow.stream, flow.a, flow.b);
+        let FlowState { sctp, conn, .. } = &mut flow.value;
+        let user_bytes: u32 = p
+            .chunks()
+            .filter_map(|c| c.data())
+            .map(|d| d.data_len)
+            .sum();
+        count(conn, side, pkt, user_bytes);
+        let Some(sctp) = sctp else { return };
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            out: &mut self.out,
+            seq: self.seq,
+            frame: pkt.frame,
+            ts_ns: pkt.ts_ns,
+            stream,
+            a,
+            b,
+            transport: "sctp",
+        };
+        for c in p.chunks() {
+            sctp.chunk(conn, &mut ctx, side, &c, &mut self.budget);
         }
     }
 
@@ -436,6 +485,7 @@ impl Engine {
                     let t = match r.transport {
                         Transport::Tcp => TCP,
                         Transport::Udp => UDP,
+                        Transport::Sctp => SCTP,
                     };
                     t == proto && (r.port == s.port() || r.port == d.port())
                 });
@@ -447,6 +497,7 @@ impl Engine {
                 self.created += 1;
                 let mut value = Some(FlowState {
                     tcp: (proto == TCP && owned).then(|| Box::new(TcpConnection::new())),
+                    sctp: (proto == SCTP && owned).then(Default::default),
                     conn,
                     facts: TcpFacts::default(),
                     owned,
@@ -472,10 +523,12 @@ impl Engine {
                     }
                 }
                 let id = id?;
-                if owned && proto == TCP {
-                    self.stats.tcp_flows += 1;
-                } else if owned {
-                    self.stats.udp_flows += 1;
+                if owned {
+                    match proto {
+                        TCP => self.stats.tcp_flows += 1,
+                        SCTP => self.stats.sctp_flows += 1,
+                        _ => self.stats.udp_flows += 1,
+                    }
                 }
                 if let Some(f) = self.flows.get_mut(id) {
                     f.value.conn.counts.first_frame = pkt.frame;
@@ -521,6 +574,7 @@ impl Engine {
         } = flow;
         let FlowState {
             tcp,
+            sctp,
             mut conn,
             owned,
             ..
@@ -528,7 +582,11 @@ impl Engine {
         if !owned {
             return;
         }
-        let transport = if key.transport() == TCP { "tcp" } else { "udp" };
+        let transport = match key.transport() {
+            TCP => "tcp",
+            SCTP => "sctp",
+            _ => "udp",
+        };
         let (frame, ts_ns) = match pkt {
             Some(p) => (p.frame, p.ts_ns),
             None => (conn.counts.last_frame, flow.last_ts_ns),
@@ -549,6 +607,11 @@ impl Engine {
             tcp.flush(&mut self.budget, &mut self.tcp_counters, &mut |ev| {
                 conn.on_event(&mut ctx, ev)
             });
+        }
+        if let Some(mut sctp) = sctp {
+            sctp.finish(&mut conn, &mut ctx, &mut self.budget);
+            stats::add_sctp(&mut ctx.stats.sctp, &sctp.counters());
+            conn.sctp = Some(Box::new(sctp.summary()));
         }
         conn.finish(&mut ctx);
     }

@@ -2,7 +2,7 @@
 
 use ks_decode::DefragCounters;
 use ks_proto_http::HttpCounters;
-use ks_reassembly::TcpCounters;
+use ks_reassembly::{SctpCounters, TcpCounters};
 use std::collections::BTreeMap;
 
 /// Engine-wide counters. Every cap that bites has one here.
@@ -20,12 +20,14 @@ pub struct Stats {
     pub decode_errors: u64,
     /// Frames cut by snaplen (captured < original length).
     pub snaplen_cut: u64,
-    /// IP protocols other than TCP and UDP (ICMP, SCTP, ...), not yet dissected.
+    /// IP protocols other than TCP, UDP, SCTP, ICMP and ICMPv6, not dissected.
     pub other_transport: u64,
     /// TCP flows created.
     pub tcp_flows: u64,
     /// UDP flows created.
     pub udp_flows: u64,
+    /// SCTP associations created.
+    pub sctp_flows: u64,
     /// Flows finished early because the flow table was full.
     pub flows_evicted: u64,
     /// Flows finished because they were idle.
@@ -44,6 +46,8 @@ pub struct Stats {
     pub handoffs: u64,
     /// TCP reassembly counters.
     pub tcp: TcpCounters,
+    /// SCTP reassembly counters (summed over finished associations).
+    pub sctp: SctpCounters,
     /// IP defragmentation counters.
     pub defrag: DefragCounters,
     /// HTTP/1 parser counters (summed over finished flows).
@@ -111,6 +115,7 @@ impl Stats {
         self.other_transport += o.other_transport;
         self.tcp_flows += o.tcp_flows;
         self.udp_flows += o.udp_flows;
+        self.sctp_flows += o.sctp_flows;
         self.flows_evicted += o.flows_evicted;
         self.flows_timed_out += o.flows_timed_out;
         self.parse_errors += o.parse_errors;
@@ -127,6 +132,7 @@ impl Stats {
             *self.events.entry(k).or_default() += v;
         }
         self.tcp.add(&o.tcp);
+        add_sctp(&mut self.sctp, &o.sctp);
         add_http(&mut self.http, &o.http);
         let (h, i) = (&mut self.http2, &o.http2);
         h.frames += i.frames;
@@ -164,6 +170,7 @@ impl Stats {
         put("other_transport", self.other_transport);
         put("tcp_flows", self.tcp_flows);
         put("udp_flows", self.udp_flows);
+        put("sctp_flows", self.sctp_flows);
         put("flows_evicted", self.flows_evicted);
         put("flows_timed_out", self.flows_timed_out);
         put("parse_errors", self.parse_errors);
@@ -185,6 +192,15 @@ impl Stats {
             ("tcp.midstream", t.midstream),
             ("tcp.syn_data", t.syn_data),
             ("tcp.acked_unseen", t.acked_unseen),
+            ("sctp.data_chunks", self.sctp.data_chunks),
+            ("sctp.duplicates", self.sctp.duplicates),
+            ("sctp.out_of_order", self.sctp.out_of_order),
+            ("sctp.lost_tsns", self.sctp.lost_tsns),
+            ("sctp.messages", self.sctp.messages),
+            ("sctp.fragments_dropped", self.sctp.fragments_dropped),
+            ("sctp.oversized", self.sctp.oversized),
+            ("sctp.ssn_out_of_order", self.sctp.ssn_out_of_order),
+            ("sctp.i_data_chunks", self.sctp.i_data_chunks),
             ("defrag.fragments", self.defrag.fragments),
             ("defrag.reassembled", self.defrag.reassembled),
             ("defrag.timed_out", self.defrag.timed_out),
@@ -234,4 +250,16 @@ pub(crate) fn add_http(a: &mut HttpCounters, b: &HttpCounters) {
     a.decompress_errors += b.decompress_errors;
     a.pipeline_capped += b.pipeline_capped;
     a.headers_capped += b.headers_capped;
+}
+
+pub(crate) fn add_sctp(a: &mut SctpCounters, b: &SctpCounters) {
+    a.data_chunks += b.data_chunks;
+    a.duplicates += b.duplicates;
+    a.out_of_order += b.out_of_order;
+    a.lost_tsns += b.lost_tsns;
+    a.messages += b.messages;
+    a.fragments_dropped += b.fragments_dropped;
+    a.oversized += b.oversized;
+    a.ssn_out_of_order += b.ssn_out_of_order;
+    a.i_data_chunks += b.i_data_chunks;
 }

@@ -152,6 +152,8 @@ struct Dir {
     /// Next expected SSN per stream (ordered delivery), for the first streams seen.
     ssn: AHashMap<u16, u16>,
     ended: bool,
+    /// A DATA chunk was seen.
+    seen_data: bool,
 }
 
 impl Dir {
@@ -222,6 +224,17 @@ impl SctpAssociation {
             return;
         }
         let tsn = d.unwrap(c.tsn);
+        // The INIT's initial TSN is a hint: a first DATA behind it, or further ahead
+        // than could be buffered, means it was wrong (or rewritten): follow the data.
+        if !d.seen_data && d.held.is_empty() {
+            let far = d
+                .next
+                .is_some_and(|n| tsn < n || tsn - n > cfg.max_buffered_chunks as u64);
+            if far {
+                d.next = Some(tsn);
+            }
+        }
+        d.seen_data = true;
         let next = *d.next.get_or_insert(tsn);
         let flags = (u8::from(c.unordered) * U) | (u8::from(c.begin) * B) | (u8::from(c.end) * E);
         if tsn < next || d.held.contains_key(&tsn) {
@@ -248,8 +261,7 @@ impl SctpAssociation {
                     },
                 );
                 let d = &self.dirs[side.index()];
-                if d.held_bytes > cfg.max_buffered_bytes || d.held.len() > cfg.max_buffered_chunks
-                {
+                if d.held_bytes > cfg.max_buffered_bytes || d.held.len() > cfg.max_buffered_chunks {
                     let first = d.held.keys().next().copied().unwrap_or(next);
                     self.skip_to(side, first, cfg, budget, counters, emit);
                 }
@@ -257,16 +269,7 @@ impl SctpAssociation {
             }
         }
         self.deliver(
-            side,
-            c.stream,
-            c.ssn,
-            c.ppid,
-            flags,
-            c.data,
-            cfg,
-            budget,
-            counters,
-            emit,
+            side, c.stream, c.ssn, c.ppid, flags, c.data, cfg, budget, counters, emit,
         );
         self.dirs[side.index()].next = Some(tsn + 1);
         self.drain(side, cfg, budget, counters, emit);
@@ -389,7 +392,9 @@ impl SctpAssociation {
         loop {
             let d = &mut self.dirs[side.index()];
             let Some(next) = d.next else { return };
-            let Some(h) = d.held.remove(&next) else { return };
+            let Some(h) = d.held.remove(&next) else {
+                return;
+            };
             d.held_bytes -= h.data.len();
             budget.used = budget.used.saturating_sub(h.data.len());
             d.next = Some(next + 1);
@@ -557,7 +562,15 @@ mod tests {
     }
 
     impl Rig {
-        fn data(&mut self, side: Side, tsn: u32, stream: u16, ssn: u16, be: (bool, bool), d: &[u8]) {
+        fn data(
+            &mut self,
+            side: Side,
+            tsn: u32,
+            stream: u16,
+            ssn: u16,
+            be: (bool, bool),
+            d: &[u8],
+        ) {
             let c = DataIn {
                 tsn,
                 stream,
@@ -665,6 +678,25 @@ mod tests {
         assert_eq!(r.out.last(), Some(&Ev::Msg(Side::A, 0, b"ok".to_vec())));
         assert_eq!(r.counters.oversized, 1);
         assert_eq!(r.budget.used, 0);
+    }
+
+    #[test]
+    fn a_wrong_initial_tsn_gives_way_to_the_data() {
+        let mut r = rig();
+        r.a.init(Side::A, 1_000_000, false);
+        r.a.init(Side::B, 7, true);
+        r.data(Side::A, 5, 0, 0, WHOLE, b"a");
+        r.data(Side::B, 7 + 100_000, 0, 0, WHOLE, b"b");
+        assert_eq!(
+            r.out,
+            vec![
+                Ev::Msg(Side::A, 0, b"a".to_vec()),
+                Ev::Msg(Side::B, 0, b"b".to_vec())
+            ]
+        );
+        // Once data flowed, a chunk behind is a retransmission again.
+        r.data(Side::A, 4, 0, 0, WHOLE, b"x");
+        assert_eq!(r.counters.duplicates, 1);
     }
 
     #[test]
