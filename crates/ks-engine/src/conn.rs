@@ -73,6 +73,8 @@ pub(crate) struct FlowCounts {
     pub syn: u64,
     pub fin: u64,
     pub rst: u64,
+    /// TCP segments that carried only bytes already seen.
+    pub retransmissions: u64,
     pub gaps: u64,
     pub first_ts_ns: u64,
     /// Packets from side A and from side B.
@@ -603,6 +605,7 @@ impl Conn {
                 syn: c.syn,
                 fin: c.fin,
                 rst: c.rst,
+                retransmissions: c.retransmissions,
             }),
             gaps: c.gaps,
             first_bytes: [ks_proto::hex(&first[0]), ks_proto::hex(&first[1])],
@@ -621,6 +624,9 @@ impl Conn {
                 if n > 0 {
                     summary.push_str(&format!(" {what}"));
                 }
+            }
+            if c.retransmissions > 0 {
+                summary.push_str(&format!(" {} retransmitted", c.retransmissions));
             }
         }
         if let Some(s) = &flow.sctp {

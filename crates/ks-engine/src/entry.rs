@@ -195,6 +195,8 @@ pub struct TcpFlagCounts {
     pub fin: u64,
     /// RST segments.
     pub rst: u64,
+    /// Segments whose bytes had all been seen before (retransmissions).
+    pub retransmissions: u64,
 }
 
 /// Protocol-specific response.

@@ -455,6 +455,7 @@ impl Engine {
             b,
             transport: "tcp",
         };
+        let retransmissions = self.tcp_counters.retransmissions;
         tcp.segment(
             side,
             &segment,
@@ -463,6 +464,7 @@ impl Engine {
             &mut self.tcp_counters,
             &mut |ev| conn.on_event(&mut ctx, ev),
         );
+        conn.counts.retransmissions += self.tcp_counters.retransmissions - retransmissions;
         if conn.is_done() && tcp.buffered_bytes() == 0 {
             *tcp_slot = None;
         }

@@ -76,6 +76,9 @@ fn other_protocols_on_port_80_give_no_entries() {
     c.handshake(&mut cap);
     c.s(&mut cap, b"SSH-2.0-OpenSSH_9.2\r\n");
     c.c(&mut cap, b"SSH-2.0-Go\r\n");
+    // The client's line again, as a retransmission.
+    c.cseq -= 12;
+    c.c(&mut cap, b"SSH-2.0-Go\r\n");
     c.close(&mut cap);
     let r = run(&cap);
     // Only the flow's own L4 entry, with the first bytes of each side.
@@ -85,10 +88,16 @@ fn other_protocols_on_port_80_give_no_entries() {
     let Some(ks_engine::Request::Flow(f)) = &e.request else {
         panic!("{e:?}")
     };
-    assert_eq!(f.bytes, [12, 21]);
+    // Bytes on the wire, the retransmission included (as tshark's conversation table).
+    assert_eq!(f.bytes, [24, 21]);
     assert_eq!(f.first_bytes[0], "5353482d322e302d476f0d0a"); // "SSH-2.0-Go\r\n"
     assert!(f.first_bytes[1].starts_with("5353482d322e302d4f70656e535348")); // "SSH-2.0-OpenSSH"
-    assert_eq!(f.tcp_flags.as_ref().map(|t| (t.syn, t.fin)), Some((2, 2)));
+    assert_eq!(
+        f.tcp_flags
+            .as_ref()
+            .map(|t| (t.syn, t.fin, t.retransmissions)),
+        Some((2, 2, 1))
+    );
     assert_eq!(r.flows[0].protocol, "tcp");
     assert_eq!(r.stats.parse_errors, 0);
     // Switched off: nothing.

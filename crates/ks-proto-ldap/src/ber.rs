@@ -109,7 +109,9 @@ impl<'a> Cur<'a> {
             } => {
                 let avail = (self.0.len() - hdr) as u64;
                 if len > avail {
-                    return Err(format!("{what}: length {len} exceeds the {avail} bytes left"));
+                    return Err(format!(
+                        "{what}: length {len} exceeds the {avail} bytes left"
+                    ));
                 }
                 let (val, rest) = self.0[hdr..].split_at(len as usize);
                 self.0 = rest;
@@ -221,7 +223,10 @@ mod tests {
                 len: 1
             }
         );
-        assert!(matches!(head(&[0x9f, 0xff, 0xff, 0xff, 0xff, 0x7f]), Head::Bad(_)));
+        assert!(matches!(
+            head(&[0x9f, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+            Head::Bad(_)
+        ));
         assert_eq!(head(&[0x9f, 0x81]), Head::Need(4));
     }
 
