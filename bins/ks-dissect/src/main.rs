@@ -37,7 +37,8 @@ struct Args {
     /// Decode as, like tshark: `tcp.port==8888,http`. May be repeated.
     #[arg(short = 'd', long = "decode-as", value_name = "RULE")]
     decode_as: Vec<DecodeAs>,
-    /// Keep only these protocols (comma-separated, e.g. `http`).
+    /// Keep only these protocols (comma-separated, e.g. `http`; `tcp`, `udp` and
+    /// `sctp` keep the L4 entries of flows no dissector claimed).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     protocol: Vec<String>,
     /// Also print a record for every flow when it ends.
@@ -75,8 +76,12 @@ fn main() -> ExitCode {
     }
     let mut keep = Vec::new();
     for p in &args.protocol {
-        match Protocol::from_name(p) {
-            Some(p) => keep.push(p.name()),
+        // `tcp`, `udp` and `sctp` select the L4 entries of flows no dissector took.
+        let l4 = ["udp", "sctp"]
+            .into_iter()
+            .find(|t| t.eq_ignore_ascii_case(p));
+        match l4.or_else(|| Protocol::from_name(p).map(Protocol::name)) {
+            Some(p) => keep.push(p),
             None => {
                 eprintln!("ks-dissect: unknown protocol {p:?} in --protocol");
                 return ExitCode::from(2);

@@ -390,3 +390,32 @@ fn table_lines_for_redis_kafka_and_amqp() {
         "{amqp}"
     );
 }
+
+#[test]
+fn l4_entries_are_selected_by_transport_name() {
+    let syslog = testdata("udp/tcpdump_syslog_udp.pcap");
+    let m3ua = testdata("sctp/suricata-verify_sctp-m3ua.pcap");
+    let (syslog, m3ua) = (syslog.to_str().unwrap(), m3ua.to_str().unwrap());
+    // tshark: 3 UDP conversations (syslog, not dissected by ks) and 2 SCTP
+    // associations (M3UA, not dissected by ks).
+    for (proto, want) in [("udp", 3), ("sctp", 2), ("SCTP", 2), ("tcp", 0)] {
+        let out = run(&["--format", "jsonl", "--protocol", proto, syslog, m3ua]);
+        assert!(out.status.success(), "{proto}");
+        let entries = jsonl(&out);
+        assert_eq!(entries.len(), want, "{proto}");
+        assert!(entries
+            .iter()
+            .all(|e| e["protocol"] == proto.to_ascii_lowercase()));
+    }
+    // The association's chunk types are tshark's: 1 INIT, 12 DATA, 7 SACK... (frames
+    // 1-16 of the reference).
+    let out = run(&["--format", "jsonl", "--protocol", "sctp", m3ua]);
+    let e = &jsonl(&out)[0];
+    assert_eq!(e["request"]["sctp"]["chunks"]["DATA"], 12);
+    assert_eq!(e["request"]["sctp"]["chunks"]["SACK"], 7);
+    // tshark's relative TSNs from port 2906 go 0, 2, 3, 4: TSN 1 is in no frame, and
+    // the peer's SACK of frame 13/14 acknowledges past it, so it was lost.
+    assert_eq!(e["request"]["sctp"]["lost_tsns"], 1);
+    let out = run(&["--protocol", "quic", syslog]);
+    assert_eq!(out.status.code(), Some(2));
+}
