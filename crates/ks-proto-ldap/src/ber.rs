@@ -219,7 +219,7 @@ mod tests {
             Head::Ok {
                 ident: 0x9f,
                 num: 128,
-                hdr: 3,
+                hdr: 4,
                 len: 1
             }
         );
