@@ -356,6 +356,35 @@ pub fn ipv4_tcp(
     p
 }
 
+/// A raw IPv4 + SCTP packet (link type 101) with `chunks` after the common header
+/// (verification tag 0, no checksum).
+pub fn ipv4_sctp(src: ([u8; 4], u16), dst: ([u8; 4], u16), chunks: &[u8]) -> Vec<u8> {
+    let total = 20 + 12 + chunks.len();
+    let mut p = Vec::with_capacity(total);
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&(total.min(usize::from(u16::MAX)) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 1, 0x40, 0, 64, 132, 0, 0]);
+    p.extend_from_slice(&src.0);
+    p.extend_from_slice(&dst.0);
+    p.extend_from_slice(&src.1.to_be_bytes());
+    p.extend_from_slice(&dst.1.to_be_bytes());
+    p.extend_from_slice(&[0; 8]);
+    p.extend_from_slice(chunks);
+    p
+}
+
+/// One SCTP chunk: type, flags, value (length set, padded to 4 bytes).
+pub fn sctp_chunk(chunk_type: u8, flags: u8, value: &[u8]) -> Vec<u8> {
+    let len = (4 + value.len()).min(usize::from(u16::MAX));
+    let mut c = vec![chunk_type, flags];
+    c.extend_from_slice(&(len as u16).to_be_bytes());
+    c.extend_from_slice(&value[..len - 4]);
+    while c.len() % 4 != 0 {
+        c.push(0);
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
