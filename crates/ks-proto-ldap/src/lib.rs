@@ -777,7 +777,17 @@ impl StreamParser for LdapParser {
                 .pending
                 .iter()
                 .find_map(|p| p.x.request.as_ref().map(|q| q.start)),
-            Direction::ToClient => None,
+            // A search's entries (and intermediate responses) wait in its slot for the
+            // final response: the frames that carried them are still needed.
+            Direction::ToClient => self
+                .pending
+                .iter()
+                .filter_map(|p| {
+                    let e = p.x.entries.first().map(|e| e.start);
+                    let i = p.x.intermediate.first().map(|i| i.start);
+                    e.into_iter().chain(i).min()
+                })
+                .min(),
         };
         pend.map_or(s.offset, |p| p.min(s.offset))
     }
