@@ -52,8 +52,8 @@ use std::collections::VecDeque;
 
 pub use avp::{ntp_to_rfc3339, Avp, AVP_FLAG_MANDATORY, AVP_FLAG_PROTECTED, AVP_FLAG_VENDOR};
 pub use dict::{
-    application, cc_request_type, command, experimental_result_code, result_class,
-    result_code, VENDOR_3GPP,
+    application, cc_request_type, command, experimental_result_code, result_class, result_code,
+    VENDOR_3GPP,
 };
 use ks_proto::{
     Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
@@ -448,16 +448,10 @@ pub fn decode(b: &[u8], start: u64) -> Option<DiameterMessage> {
 /// port) also wants a length multiple of 4, a known command code and a first AVP
 /// that fits.
 fn plausible(b: &[u8], max: usize, strict: bool) -> Option<bool> {
-    let Some(&v) = b.first() else {
-        return None;
-    };
-    if v != 1 {
+    if *b.first()? != 1 {
         return Some(false);
     }
-    let Some(vl) = be32(b, 0) else {
-        return None;
-    };
-    let len = vl & 0x00ff_ffff;
+    let len = be32(b, 0)? & 0x00ff_ffff;
     if (len as usize) < HEADER_LEN || len as usize > max || (strict && len % 4 != 0) {
         return Some(false);
     }
@@ -491,7 +485,9 @@ enum Mode {
     Idle,
     /// Looking for a plausible message start; `skip` says the first byte is where
     /// the error was found and cannot be one.
-    Resync { skip: bool },
+    Resync {
+        skip: bool,
+    },
 }
 
 struct DirState {
@@ -656,7 +652,13 @@ impl DiameterParser {
     }
 
     /// One message at `data[*pos..]`.
-    fn step(&mut self, dir: Direction, data: &[u8], pos: &mut usize, out: &mut Vec<Message>) -> Step {
+    fn step(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<Message>,
+    ) -> Step {
         let d = dir.index();
         let rest = data.get(*pos..).unwrap_or_default();
         if let Mode::Resync { skip } = &mut self.dirs[d].mode {
@@ -756,9 +758,7 @@ impl StreamParser for DiameterParser {
         let sure = on_port || plausible(b, PLAUSIBLE_LENGTH as usize, true) == Some(true);
         if !sure {
             // Known command but the first AVP is not there yet.
-            if b.len() < STRICT_WINDOW
-                && command(be32(b, 4).unwrap_or(0) & 0x00ff_ffff).is_some()
-            {
+            if b.len() < STRICT_WINDOW && command(be32(b, 4).unwrap_or(0) & 0x00ff_ffff).is_some() {
                 return unsure;
             }
             return Probe::NOT_MINE;
