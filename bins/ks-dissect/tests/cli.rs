@@ -384,6 +384,20 @@ fn table_lines_for_redis_kafka_and_amqp() {
     // tshark: `Echo (ping) request id=0x04ca, seq=3` (reply in frame 6), type 8 code 0.
     let icmp = table("icmp/zeek_icmp_5-pings.pcap");
     assert!(icmp.contains("ICMP  echo 8/0 seq=3 rtt="), "{icmp}");
+    // tshark: `searchRequest(2) "ou=people,dc=example,dc=org" wholeSubtree`, two
+    // searchResEntry, `searchResDone(2) success`; the filter is the one
+    // make-ldap.sh gave ldapsearch.
+    let ldap = table("ldap/ks_ldap_slapd.pcap");
+    assert!(
+        ldap.contains(
+            "LDAP  search base=ou=people,dc=example,dc=org (&(objectClass=person)(|(uid=alice)(cn=B*))) → success 2 entries"
+        ),
+        "{ldap}"
+    );
+    assert!(ldap.contains("LDAP  extended StartTLS → success"), "{ldap}");
+    // tshark: `cmd=Credit-Control Request(272) flags=R---`, its answer Result-Code 2001.
+    let diameter = table("diameter/ndpi_diameter.pcap");
+    assert!(diameter.contains("DIAMETER CCR → 2001 INITIAL"), "{diameter}");
     let amqp = table("amqp/deepflow_amqp1.pcap");
     assert!(
         amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),

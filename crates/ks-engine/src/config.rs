@@ -34,6 +34,10 @@ pub struct EngineConfig {
     pub amqp: ks_proto_amqp::AmqpConfig,
     /// DNS caps.
     pub dns: ks_proto_dns::DnsConfig,
+    /// LDAP parser caps.
+    pub ldap: ks_proto_ldap::LdapConfig,
+    /// DIAMETER parser caps.
+    pub diameter: ks_proto_diameter::DiameterConfig,
     /// IP fragment reassembly caps.
     pub defrag: DefragConfig,
     /// Flows kept at once (default 262 144); past it the least recently active flow is
@@ -95,6 +99,8 @@ impl Default for EngineConfig {
             kafka: Default::default(),
             amqp: Default::default(),
             dns: Default::default(),
+            ldap: Default::default(),
+            diameter: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,
             flow_idle_ns: 600_000_000_000,

@@ -3,6 +3,7 @@
 
 use crate::amqp::Amqp;
 use crate::config::EngineConfig;
+use crate::diameter::Diameter;
 use crate::dns::Dns;
 use crate::drive::{self, Io, Upgrade};
 use crate::entry::{
@@ -11,6 +12,7 @@ use crate::entry::{
 use crate::h2::H2Session;
 use crate::http::HttpSession;
 use crate::kafka::Kafka;
+use crate::ldap::Ldap;
 use crate::paired::PairedSession;
 use crate::radius::Radius;
 use crate::redis::Redis;
@@ -19,10 +21,12 @@ use crate::stream::DirStream;
 use crate::ws::WsSession;
 use ks_proto::{Direction, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict};
 use ks_proto_amqp::AmqpParser;
+use ks_proto_diameter::DiameterParser;
 use ks_proto_dns::DnsParser;
 use ks_proto_http::Http1Parser;
 use ks_proto_http2::{Http2Parser, UpgradedRequest};
 use ks_proto_kafka::KafkaParser;
+use ks_proto_ldap::LdapParser;
 use ks_proto_radius::RadiusParser;
 use ks_proto_redis::RedisParser;
 use ks_reassembly::{Side, StreamEvent};
@@ -56,6 +60,10 @@ pub(crate) enum App {
     Dns(Box<PairedSession<Dns>>),
     /// RADIUS.
     Radius(Box<PairedSession<Radius>>),
+    /// LDAP over TCP, CLDAP over UDP.
+    Ldap(Box<PairedSession<Ldap>>),
+    /// DIAMETER over TCP or SCTP.
+    Diameter(Box<PairedSession<Diameter>>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -142,6 +150,8 @@ macro_rules! with_session {
             App::Amqp($s) => Some($body),
             App::Dns($s) => Some($body),
             App::Radius($s) => Some($body),
+            App::Ldap($s) => Some($body),
+            App::Diameter($s) => Some($body),
             _ => None,
         }
     }};
@@ -270,8 +280,10 @@ impl Conn {
             Some(Protocol::Http2 | Protocol::Grpc) => (Protocol::Http2, certain),
             // A WebSocket picked up after its handshake: no extensions known.
             Some(Protocol::WebSocket) => (Protocol::WebSocket, certain),
-            Some(p @ (Protocol::Dns | Protocol::Radius)) => (p, certain),
-            // Over UDP only DNS and RADIUS are dissected today, over SCTP nothing yet.
+            Some(p @ (Protocol::Dns | Protocol::Radius | Protocol::Ldap | Protocol::Diameter)) => {
+                (p, certain)
+            }
+            // Over UDP only DNS, RADIUS and CLDAP are dissected, over SCTP DIAMETER.
             Some(p) if ctx.transport != "tcp" => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
@@ -284,8 +296,20 @@ impl Conn {
                 return;
             }
             None if ctx.transport == "sctp" => {
-                self.give_up(Protocol::Tcp);
-                return;
+                // A message decides (SCTP keeps message boundaries).
+                let input = ProbeInput {
+                    data: &d.buf,
+                    src_port: src.port(),
+                    dst_port: dst.port(),
+                };
+                let diameter = DiameterParser::probe(&input);
+                match diameter.verdict {
+                    Verdict::Certain => (Protocol::Diameter, diameter),
+                    _ => {
+                        self.give_up(Protocol::Tcp);
+                        return;
+                    }
+                }
             }
             None if ctx.transport == "udp" => {
                 // One datagram decides: DNS or nothing (a datagram never waits for more).
@@ -296,10 +320,13 @@ impl Conn {
                 };
                 let dns = ks_proto_dns::probe_datagram(&input);
                 let radius = ks_proto_radius::probe_datagram(&input);
+                let cldap = ks_proto_ldap::probe_datagram(&input);
                 if dns.verdict == Verdict::Certain {
                     (Protocol::Dns, dns)
                 } else if radius.verdict == Verdict::Certain {
                     (Protocol::Radius, radius)
+                } else if cldap.verdict == Verdict::Certain {
+                    (Protocol::Ldap, cldap)
                 } else {
                     self.give_up(Protocol::Tcp);
                     return;
@@ -317,7 +344,9 @@ impl Conn {
                 let redis = RedisParser::probe(&input);
                 let amqp = AmqpParser::probe(&input);
                 let dns = DnsParser::probe(&input);
-                let unsure = [h1, h2, kafka, redis, amqp]
+                let ldap = LdapParser::probe(&input);
+                let diameter = DiameterParser::probe(&input);
+                let unsure = [h1, h2, kafka, redis, amqp, ldap, diameter]
                     .iter()
                     .any(|p| p.verdict == Verdict::Unsure);
                 let n = d.buf.len().min(PREFACE.len());
@@ -339,6 +368,10 @@ impl Conn {
                     (Protocol::Amqp, amqp)
                 } else if dns.verdict == Verdict::Certain {
                     (Protocol::Dns, dns)
+                } else if ldap.verdict == Verdict::Certain {
+                    (Protocol::Ldap, ldap)
+                } else if diameter.verdict == Verdict::Certain {
+                    (Protocol::Diameter, diameter)
                 } else if unsure && waiting {
                     return;
                 } else if http_port {
@@ -395,6 +428,17 @@ impl Conn {
             self.app = App::Dns(Box::new(PairedSession::new(parser)));
         } else if proto == Protocol::Radius {
             self.app = App::Radius(Box::new(PairedSession::new(RadiusParser::new(start))));
+        } else if proto == Protocol::Ldap {
+            let cfg = ctx.cfg.ldap.clone();
+            let parser = if ctx.transport == "udp" {
+                LdapParser::cldap(cfg, start)
+            } else {
+                LdapParser::new(cfg, start)
+            };
+            self.app = App::Ldap(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Diameter {
+            let parser = DiameterParser::new(ctx.cfg.diameter.clone(), start);
+            self.app = App::Diameter(Box::new(PairedSession::new(parser)));
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
@@ -429,8 +473,20 @@ impl Conn {
         self.after_feed(ctx);
     }
 
-    /// After HTTP/1 parsing: a `101` or a CONNECT hands the connection over.
+    /// After HTTP/1 parsing: a `101` or a CONNECT hands the connection over; after
+    /// LDAP, a StartTLS does.
     fn after_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if let App::Ldap(session) = &self.app {
+            if let Some(next) = session.parser.handoff() {
+                ctx.stats.handoffs += 1;
+                self.finish_app(ctx);
+                for d in &mut self.dirs {
+                    d.drop_buffered();
+                }
+                self.app = App::Opaque(next);
+            }
+            return;
+        }
         let App::Http(session) = &self.app else {
             return;
         };
@@ -545,6 +601,8 @@ impl Conn {
             App::Amqp(_) => "amqp",
             App::Dns(_) => "dns",
             App::Radius(_) => "radius",
+            App::Ldap(_) => "ldap",
+            App::Diameter(_) => "diameter",
             _ => return None,
         };
         with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));

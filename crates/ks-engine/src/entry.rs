@@ -142,6 +142,12 @@ pub enum Request {
     Dns(ks_proto_dns::DnsMessage),
     /// A RADIUS request.
     Radius(ks_proto_radius::RadiusPacket),
+    /// An LDAP operation (unbind and abandon one-way).
+    Ldap(ks_proto_ldap::LdapRequest),
+    /// An LDAP server message on its own (unsolicited notification, one-way).
+    LdapResult(LdapResult),
+    /// A DIAMETER request (sent by either peer).
+    Diameter(ks_proto_diameter::DiameterMessage),
     /// An ICMP message (an echo request, or any other message, one-way).
     Icmp(ks_proto_icmp::IcmpMessage),
     /// A TCP or UDP flow no dissector claimed (its L4 entry, at flow end).
@@ -217,8 +223,36 @@ pub enum Response {
     Dns(ks_proto_dns::DnsMessage),
     /// A RADIUS answer.
     Radius(ks_proto_radius::RadiusPacket),
+    /// An LDAP result, with a search's entries and references.
+    Ldap(LdapResult),
+    /// A DIAMETER answer.
+    Diameter(ks_proto_diameter::DiameterMessage),
     /// An ICMP echo reply.
     Icmp(ks_proto_icmp::IcmpMessage),
+}
+
+/// What the server sent for one LDAP operation: the final response (its fields
+/// inline) and, for a search, the entries and references before it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LdapResult {
+    /// The final response (`searchResDone` for a search); absent when unanswered.
+    #[serde(flatten)]
+    pub response: Option<ks_proto_ldap::LdapResponse>,
+    /// Search entries (DN and attribute names), the first ones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<ks_proto_ldap::SearchEntry>,
+    /// All search entries received.
+    pub entry_count: u64,
+    /// Continuation reference URIs, the first ones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// All reference URIs received.
+    pub reference_count: u64,
+    /// Intermediate responses, the first ones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intermediate: Vec<ks_proto_ldap::LdapResponse>,
+    /// All intermediate responses received.
+    pub intermediate_count: u64,
 }
 
 /// The gRPC side of a request: the call, and the messages the client sent.

@@ -25,6 +25,7 @@
 mod amqp;
 mod config;
 mod conn;
+mod diameter;
 mod dns;
 mod drive;
 mod entry;
@@ -33,6 +34,7 @@ mod h2;
 mod http;
 mod icmp;
 mod kafka;
+mod ldap;
 mod paired;
 mod parallel;
 mod radius;
@@ -45,8 +47,8 @@ mod ws;
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
 pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, GrpcRequest,
-    GrpcResponse, HttpRequest, HttpResponse, Interim, L4Flow, Output, Request, Response,
-    TcpFlagCounts, WebSocketMessage,
+    GrpcResponse, HttpRequest, HttpResponse, Interim, L4Flow, LdapResult, Output, Request,
+    Response, SctpFlow, TcpFlagCounts, WebSocketMessage,
 };
 pub use parallel::{dissect_parallel, dissect_parallel_map};
 pub use stats::{Http2Stats, Stats, WsStats};
@@ -736,5 +738,7 @@ pub fn dissected_protocols() -> &'static [Protocol] {
         Protocol::Dns,
         Protocol::Radius,
         Protocol::Icmp,
+        Protocol::Ldap,
+        Protocol::Diameter,
     ]
 }

@@ -43,6 +43,7 @@ impl SctpState {
             None => self.chunks.push((c.chunk_type, 1)),
         }
         let cfg: &SctpConfig = &ctx.cfg.sctp;
+        let origin = (ctx.frame, ctx.ts_ns);
         let SctpState {
             assoc,
             counters,
@@ -66,6 +67,7 @@ impl SctpState {
                     begin: d.begin,
                     end: d.end,
                     data: d.data,
+                    origin,
                 };
                 assoc.data(side, &data, cfg, budget, counters, &mut emit);
             }
@@ -139,7 +141,11 @@ impl SctpState {
 fn on_event(conn: &mut Conn, ctx: &mut Ctx<'_>, delivered: &mut [u64; 2], ev: SctpEvent<'_>) {
     match ev {
         SctpEvent::Message {
-            side, ppid, data, ..
+            side,
+            ppid,
+            data,
+            origin,
+            ..
         } => {
             // The PPID says DIAMETER before any probe would.
             if conn.forced.is_none() && ppid == DIAMETER_PPID {
@@ -147,7 +153,12 @@ fn on_event(conn: &mut Conn, ctx: &mut Ctx<'_>, delivered: &mut [u64; 2], ev: Sc
             }
             let offset = delivered[side.index()];
             delivered[side.index()] += data.len() as u64;
+            // A message held for an earlier TSN belongs to the frame that carried its
+            // last chunk, not to the one that let it through.
+            let here = (ctx.frame, ctx.ts_ns);
+            (ctx.frame, ctx.ts_ns) = origin;
             conn.on_event(ctx, StreamEvent::Data { side, offset, data });
+            (ctx.frame, ctx.ts_ns) = here;
         }
         SctpEvent::Gap { side, .. } => {
             // Lost TSNs carry an unknown number of bytes: the stream goes on from

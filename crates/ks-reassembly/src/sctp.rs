@@ -81,6 +81,9 @@ pub struct DataIn<'a> {
     pub end: bool,
     /// User data.
     pub data: &'a [u8],
+    /// The caller's mark of the packet that carried the chunk (e.g. its frame number
+    /// and timestamp), returned with the message this chunk ends.
+    pub origin: (u64, u64),
 }
 
 /// Output of the reassembler, in TSN order per side.
@@ -100,6 +103,8 @@ pub enum SctpEvent<'a> {
         unordered: bool,
         /// The message.
         data: &'a [u8],
+        /// [`DataIn::origin`] of its last chunk.
+        origin: (u64, u64),
     },
     /// `tsns` TSNs of `side` will never be delivered (lost in the capture, skipped
     /// by a FORWARD TSN, or dropped over a cap); a message in progress is dropped.
@@ -124,6 +129,7 @@ struct Held {
     ppid: u32,
     flags: u8,
     data: Vec<u8>,
+    origin: (u64, u64),
 }
 
 const U: u8 = 4;
@@ -258,6 +264,7 @@ impl SctpAssociation {
                         ppid: c.ppid,
                         flags,
                         data: c.data.to_vec(),
+                        origin: c.origin,
                     },
                 );
                 let d = &self.dirs[side.index()];
@@ -268,9 +275,15 @@ impl SctpAssociation {
                 return;
             }
         }
-        self.deliver(
-            side, c.stream, c.ssn, c.ppid, flags, c.data, cfg, budget, counters, emit,
-        );
+        let chunk = Held {
+            stream: c.stream,
+            ssn: c.ssn,
+            ppid: c.ppid,
+            flags,
+            data: Vec::new(),
+            origin: c.origin,
+        };
+        self.deliver(side, &chunk, c.data, cfg, budget, counters, emit);
         self.dirs[side.index()].next = Some(tsn + 1);
         self.drain(side, cfg, budget, counters, emit);
     }
@@ -398,26 +411,23 @@ impl SctpAssociation {
             d.held_bytes -= h.data.len();
             budget.used = budget.used.saturating_sub(h.data.len());
             d.next = Some(next + 1);
-            self.deliver(
-                side, h.stream, h.ssn, h.ppid, h.flags, &h.data, cfg, budget, counters, emit,
-            );
+            self.deliver(side, &h, &h.data, cfg, budget, counters, emit);
         }
     }
 
+    /// One chunk in TSN order (`c` gives its fields, `data` its bytes).
     #[allow(clippy::too_many_arguments)]
     fn deliver(
         &mut self,
         side: Side,
-        stream: u16,
-        ssn: u16,
-        ppid: u32,
-        flags: u8,
+        c: &Held,
         data: &[u8],
         cfg: &SctpConfig,
         budget: &mut Budget,
         counters: &mut SctpCounters,
         emit: &mut dyn FnMut(SctpEvent<'_>),
     ) {
+        let (stream, ssn, ppid, flags, origin) = (c.stream, c.ssn, c.ppid, c.flags, c.origin);
         let d = &mut self.dirs[side.index()];
         let unordered = flags & U != 0;
         if flags & B != 0 {
@@ -436,6 +446,7 @@ impl SctpAssociation {
                     ppid,
                     unordered,
                     data,
+                    origin,
                 });
                 return;
             }
@@ -489,6 +500,7 @@ impl SctpAssociation {
             ppid: p.ppid,
             unordered: p.unordered,
             data: &p.data,
+            origin,
         });
     }
 }
@@ -580,6 +592,7 @@ mod tests {
                 begin: be.0,
                 end: be.1,
                 data: d,
+                origin: (u64::from(tsn), 0),
             };
             let mut emit = record(&mut self.out);
             self.a.data(
