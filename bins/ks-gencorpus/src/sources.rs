@@ -13,6 +13,8 @@ pub enum Category {
     Redis,
     Amqp,
     Dns,
+    /// LDAP, RADIUS and DIAMETER (identity and policy traffic).
+    Aaa,
     Tls,
     /// TCP corner cases and link-layer variants (mostly HTTP/1 over odd TCP).
     Other,
@@ -28,6 +30,7 @@ impl Category {
             Category::Redis => "redis",
             Category::Amqp => "amqp",
             Category::Dns => "dns",
+            Category::Aaa => "aaa",
             Category::Tls => "tls",
             Category::Other => "other",
         }
@@ -35,15 +38,16 @@ impl Category {
 }
 
 /// Share of output bytes per category, in percent (a busy cluster: HTTP/1, HTTP/2 and gRPC
-/// most, then Kafka, Redis, AMQP, DNS, TLS, the rest).
-pub const MIX: [(Category, u64); 9] = [
-    (Category::Http1, 30),
+/// most, then Kafka, Redis, AMQP, DNS, LDAP/RADIUS/DIAMETER, TLS, the rest).
+pub const MIX: [(Category, u64); 10] = [
+    (Category::Http1, 27),
     (Category::Http2, 18),
     (Category::Grpc, 18),
     (Category::Kafka, 8),
     (Category::Redis, 6),
     (Category::Amqp, 4),
     (Category::Dns, 6),
+    (Category::Aaa, 3),
     (Category::Tls, 5),
     (Category::Other, 5),
 ];
@@ -138,6 +142,15 @@ pub static SOURCES: &[Source] = &[
     src!(Category::Dns, "dns/zeek_dns-two-responses.pcap"),
     src!(Category::Dns, "dns/zeek_dns_long-connection.pcap"),
     src!(Category::Dns, "dns/zeek_ipv6-fragmented-dns.pcap"),
+    src!(Category::Aaa, "ldap/ks_ldap_slapd.pcap"),
+    src!(Category::Aaa, "ldap/suricata-verify_ldap-search.pcap"),
+    src!(Category::Aaa, "ldap/zeek_ldap_simpleauth.pcap"),
+    src!(Category::Aaa, "ldap/zeek_ldap_who-am-i.pcap"),
+    src!(Category::Aaa, "radius/tcpdump_RADIUS.pcap"),
+    src!(Category::Aaa, "radius/tcpdump_RADIUS-RFC5176.pcap"),
+    src!(Category::Aaa, "radius/zeek_radius.pcap"),
+    src!(Category::Aaa, "diameter/ks_diameter_peers.pcap"),
+    src!(Category::Aaa, "diameter/ndpi_diameter.pcap"),
     src!(Category::Tls, "tls/suricata-verify_tls-alpn.pcap"),
     src!(Category::Tls, "tls/zeek_tls_chrome-34-google.pcap"),
     src!(Category::Tls, "tls/zeek_tls_ecdhe.pcap"),
