@@ -397,7 +397,10 @@ fn table_lines_for_redis_kafka_and_amqp() {
     assert!(ldap.contains("LDAP  extended StartTLS → success"), "{ldap}");
     // tshark: `cmd=Credit-Control Request(272) flags=R---`, its answer Result-Code 2001.
     let diameter = table("diameter/ndpi_diameter.pcap");
-    assert!(diameter.contains("DIAMETER CCR → 2001 INITIAL"), "{diameter}");
+    assert!(
+        diameter.contains("DIAMETER CCR → 2001 INITIAL"),
+        "{diameter}"
+    );
     let amqp = table("amqp/deepflow_amqp1.pcap");
     assert!(
         amqp.contains("AMQP  basic.publish exchange=exchange-1 rk=rk-1 12 B"),
