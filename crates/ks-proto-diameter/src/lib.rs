@@ -56,7 +56,8 @@ pub use dict::{
     VENDOR_3GPP,
 };
 use ks_proto::{
-    Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
+    run_steps, Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, Step,
+    StreamParser, Verdict,
 };
 use serde::Serialize;
 
@@ -498,12 +499,6 @@ struct DirState {
     err_next: Option<(&'static str, String)>,
 }
 
-enum Step {
-    Continue,
-    Wait(usize),
-    Bad(&'static str, String),
-}
-
 /// DIAMETER parser for one connection (both directions).
 pub struct DiameterParser {
     cfg: DiameterConfig,
@@ -779,40 +774,24 @@ impl StreamParser for DiameterParser {
         out: &mut Vec<Message>,
     ) -> Result<Parsed, ParseError> {
         let d = dir.index();
-        if let Some((kind, message)) = self.dirs[d].err_next.take() {
-            self.counters.parse_errors += 1;
-            self.enter_resync(d);
-            return Err(ParseError {
-                kind,
-                message,
-                offset: self.dirs[d].offset,
-            });
-        }
-        let mut pos = 0;
-        let needed = loop {
-            match self.step(dir, data, &mut pos, out) {
-                Step::Continue => {}
-                Step::Wait(n) => break if pos < data.len() { n.max(1) } else { n },
-                Step::Bad(kind, message) => {
-                    if pos == 0 {
-                        self.counters.parse_errors += 1;
-                        self.enter_resync(d);
-                        return Err(ParseError {
-                            kind,
-                            message,
-                            offset: self.dirs[d].offset,
-                        });
-                    }
-                    self.dirs[d].err_next = Some((kind, message));
-                    break 0;
-                }
+        let mut latch = self.dirs[d].err_next.take();
+        let r = run_steps(&mut latch, data.len(), |pos| self.step(dir, data, pos, out));
+        self.dirs[d].err_next = latch;
+        match r {
+            Ok(p) => {
+                self.dirs[d].offset += p.consumed as u64;
+                Ok(p)
             }
-        };
-        self.dirs[d].offset += pos as u64;
-        Ok(Parsed {
-            consumed: pos,
-            needed,
-        })
+            Err((kind, message)) => {
+                self.counters.parse_errors += 1;
+                self.enter_resync(d);
+                Err(ParseError {
+                    kind,
+                    message,
+                    offset: self.dirs[d].offset,
+                })
+            }
+        }
     }
 
     fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Message>) {

@@ -31,7 +31,8 @@ mod records;
 use std::collections::VecDeque;
 
 use ks_proto::{
-    Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
+    run_steps, Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, Step,
+    StreamParser, Verdict,
 };
 use serde::Serialize;
 
@@ -337,12 +338,6 @@ pub struct KafkaParser {
 /// How many `acks=0` Produce requests are remembered for [`KafkaParser`]'s
 /// `recent_one_way`.
 const RECENT_ONE_WAY: usize = 8;
-
-enum Step {
-    Continue,
-    Wait(usize),
-    Bad(&'static str, String),
-}
 
 /// Request header plausibility: `Some(true)` plausible, `Some(false)` not,
 /// `None` too few bytes. `b` starts at the size prefix.
@@ -852,40 +847,24 @@ impl StreamParser for KafkaParser {
         out: &mut Vec<Message>,
     ) -> Result<Parsed, ParseError> {
         let d = dir.index();
-        if let Some((kind, message)) = self.dirs[d].err_next.take() {
-            self.counters.parse_errors += 1;
-            self.enter_resync(d);
-            return Err(ParseError {
-                kind,
-                message,
-                offset: self.dirs[d].offset,
-            });
-        }
-        let mut pos = 0;
-        let needed = loop {
-            match self.step(dir, data, &mut pos, out) {
-                Step::Continue => {}
-                Step::Wait(n) => break if pos < data.len() { n.max(1) } else { n },
-                Step::Bad(kind, message) => {
-                    if pos == 0 {
-                        self.counters.parse_errors += 1;
-                        self.enter_resync(d);
-                        return Err(ParseError {
-                            kind,
-                            message,
-                            offset: self.dirs[d].offset,
-                        });
-                    }
-                    self.dirs[d].err_next = Some((kind, message));
-                    break 0;
-                }
+        let mut latch = self.dirs[d].err_next.take();
+        let r = run_steps(&mut latch, data.len(), |pos| self.step(dir, data, pos, out));
+        self.dirs[d].err_next = latch;
+        match r {
+            Ok(p) => {
+                self.dirs[d].offset += p.consumed as u64;
+                Ok(p)
             }
-        };
-        self.dirs[d].offset += pos as u64;
-        Ok(Parsed {
-            consumed: pos,
-            needed,
-        })
+            Err((kind, message)) => {
+                self.counters.parse_errors += 1;
+                self.enter_resync(d);
+                Err(ParseError {
+                    kind,
+                    message,
+                    offset: self.dirs[d].offset,
+                })
+            }
+        }
     }
 
     fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Message>) {

@@ -48,7 +48,8 @@ pub use types::{Change, Exchange, LdapRequest, LdapResponse, OneWay, SearchEntry
 
 use decode::{decode, plausible, Pdu, Plaus};
 use ks_proto::{
-    Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict,
+    run_steps, Direction, ParseError, Parsed, Probe, ProbeInput, Protocol, Role, Step,
+    StreamParser, Verdict,
 };
 
 /// Default largest LDAPMessage accepted; larger → `too-large` event, skipped.
@@ -168,12 +169,6 @@ struct DirState {
     err_next: Option<(&'static str, String)>,
     /// A SASL bind succeeded and no plain LDAPMessage followed yet in this direction.
     sasl_armed: bool,
-}
-
-enum Step {
-    Continue,
-    Wait(usize),
-    Bad(&'static str, String),
 }
 
 /// LDAP parser for one TCP connection, or one CLDAP flow ([`LdapParser::cldap`]).
@@ -698,42 +693,25 @@ impl StreamParser for LdapParser {
                 needed: usize::from(!data.is_empty()),
             });
         }
-        if let Some((kind, message)) = self.dirs[d].err_next.take() {
-            self.counters.parse_errors += 1;
-            self.counters.resyncs += 1;
-            self.dirs[d].mode = Mode::Resync { skip: true };
-            return Err(ParseError {
-                kind,
-                message,
-                offset: self.dirs[d].offset,
-            });
-        }
-        let mut pos = 0;
-        let needed = loop {
-            match self.step(dir, data, &mut pos, out) {
-                Step::Continue => {}
-                Step::Wait(n) => break if pos < data.len() { n.max(1) } else { n },
-                Step::Bad(kind, message) => {
-                    if pos == 0 {
-                        self.counters.parse_errors += 1;
-                        self.counters.resyncs += 1;
-                        self.dirs[d].mode = Mode::Resync { skip: true };
-                        return Err(ParseError {
-                            kind,
-                            message,
-                            offset: self.dirs[d].offset,
-                        });
-                    }
-                    self.dirs[d].err_next = Some((kind, message));
-                    break 0;
-                }
+        let mut latch = self.dirs[d].err_next.take();
+        let r = run_steps(&mut latch, data.len(), |pos| self.step(dir, data, pos, out));
+        self.dirs[d].err_next = latch;
+        match r {
+            Ok(p) => {
+                self.dirs[d].offset += p.consumed as u64;
+                Ok(p)
             }
-        };
-        self.dirs[d].offset += pos as u64;
-        Ok(Parsed {
-            consumed: pos,
-            needed,
-        })
+            Err((kind, message)) => {
+                self.counters.parse_errors += 1;
+                self.counters.resyncs += 1;
+                self.dirs[d].mode = Mode::Resync { skip: true };
+                Err(ParseError {
+                    kind,
+                    message,
+                    offset: self.dirs[d].offset,
+                })
+            }
+        }
     }
 
     fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Message>) {

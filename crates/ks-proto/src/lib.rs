@@ -262,6 +262,71 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// One step of a framed stream parser over the bytes of one `parse` call
+/// (see [`run_steps`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A message (or skipped bytes) was consumed: step again.
+    Continue,
+    /// Too few bytes: at least this many more are needed.
+    Wait(usize),
+    /// The bytes at the current position make no sense: kind and detail.
+    Bad(&'static str, String),
+}
+
+/// The [`StreamParser::parse`] loop of a framed parser (length-prefixed messages
+/// with a step function), written once: runs `step` (which advances `pos` over the
+/// input of `len` bytes) until it waits or meets bad bytes, and applies the
+/// contract's error rule — bad bytes met after progress are returned as `Ok` now
+/// and kept in `latch` for the next call, which returns them as the error.
+///
+/// An `Err` carries the kind and detail; the caller counts it, enters its
+/// resynchronisation mode and builds the [`ParseError`] with its offset.
+///
+/// ```
+/// use ks_proto::{run_steps, Step};
+/// let mut latch = None;
+/// // Two 2-byte messages, then garbage.
+/// let data = [2, 0, 2, 0, 0xff];
+/// let step = |pos: &mut usize| match data.get(*pos) {
+///     None => Step::Wait(1),
+///     Some(2) => { *pos += 2; Step::Continue }
+///     Some(_) => Step::Bad("bad-length", "not a message".into()),
+/// };
+/// let first = run_steps(&mut latch, data.len(), step).unwrap();
+/// assert_eq!((first.consumed, first.needed), (4, 0));
+/// // The next call reports the garbage.
+/// assert_eq!(run_steps(&mut latch, 1, |_| Step::Continue).unwrap_err().0, "bad-length");
+/// ```
+pub fn run_steps(
+    latch: &mut Option<(&'static str, String)>,
+    len: usize,
+    mut step: impl FnMut(&mut usize) -> Step,
+) -> Result<Parsed, (&'static str, String)> {
+    if let Some(e) = latch.take() {
+        return Err(e);
+    }
+    let mut pos = 0;
+    let needed = loop {
+        match step(&mut pos) {
+            Step::Continue => {}
+            // Unconsumed bytes remain: ask for at least one more (the contract).
+            Step::Wait(n) => break if pos < len { n.max(1) } else { n },
+            Step::Bad(kind, message) => {
+                if pos == 0 {
+                    return Err((kind, message));
+                }
+                *latch = Some((kind, message));
+                break 0;
+            }
+        }
+    };
+    Ok(Parsed {
+        consumed: pos,
+        needed,
+    })
+}
+
 /// A streaming parser for one connection (both directions).
 ///
 /// The engine owns buffering: `data` passed to [`StreamParser::parse`] always starts
