@@ -1,7 +1,9 @@
 //! ICMP and ICMPv6 entries. ICMP has no flows: echo requests wait here, keyed by
 //! (source, destination, identifier, sequence), until the reply from the destination
-//! pairs with them; every other message is a one-way entry at once, and an error that
-//! quotes a packet is linked to that packet's flow (its `stream`).
+//! pairs with them — or an error that quotes the request (unreachable, time exceeded,
+//! packet too big), which then answers it; every other message is a one-way entry at
+//! once, and an error that quotes a packet is linked to that packet's flow (its
+//! `stream`).
 
 use crate::entry::{rfc3339_us, Endpoint, Entry, EntryError, Frames, Output, Request, Response};
 use crate::stats::Stats;
@@ -88,6 +90,22 @@ impl IcmpTracker {
                 return;
             }
         }
+        // An error about a ping (it quotes the echo request): the ping's answer.
+        let about = msg.quoted.as_ref().and_then(|q| {
+            let key = (q.src, q.dst, msg.family, q.ident?, q.seq?);
+            (q.protocol == 1 || q.protocol == 58).then_some(key)
+        });
+        if let Some(key) = about.filter(|k| self.pending.contains_key(k)) {
+            let req = self.pending.remove(&key);
+            let error = Pending {
+                msg,
+                frame: at.frame,
+                ts_ns: at.ts_ns,
+                serial: 0,
+            };
+            self.emit(at, key.0, key.1, req, Some(error), None);
+            return;
+        }
         let lone = Pending {
             msg,
             frame: at.frame,
@@ -144,7 +162,16 @@ impl IcmpTracker {
         let elapsed_us = rep
             .as_ref()
             .map(|r| r.ts_ns.saturating_sub(req.ts_ns) / 1000);
+        // A ping answered by an error (unreachable, time exceeded, too big).
+        let failed = rep.as_ref().filter(|r| !r.msg.is_echo_reply());
         let summary = match (&rep, elapsed_us) {
+            (Some(r), _) if failed.is_some() => format!(
+                "echo {}/{} seq={} → {}",
+                req.msg.icmp_type,
+                req.msg.code,
+                req.msg.seq.unwrap_or(0),
+                error_label(&r.msg)
+            ),
             (Some(_), Some(us)) => format!(
                 "echo {}/{} seq={} rtt={:.1}ms id={}",
                 req.msg.icmp_type,
@@ -156,10 +183,16 @@ impl IcmpTracker {
             _ if echo => format!("{} (no reply)", req.msg.label()),
             _ => req.msg.label(),
         };
-        let error = (echo && rep.is_none()).then(|| EntryError {
-            kind: "no-response".into(),
-            message: "no echo reply from the destination".into(),
-        });
+        let error = match failed {
+            Some(r) => Some(EntryError {
+                kind: "icmp-error".into(),
+                message: r.msg.label(),
+            }),
+            None => (echo && rep.is_none()).then(|| EntryError {
+                kind: "no-response".into(),
+                message: "no echo reply from the destination".into(),
+            }),
+        };
         *at.stats.entries.entry("icmp").or_default() += 1;
         if let Some(e) = &error {
             *at.stats.entry_errors.entry(e.kind.clone()).or_default() += 1;
@@ -189,5 +222,13 @@ impl IcmpTracker {
                 error,
             })),
         ));
+    }
+}
+
+/// `destination-unreachable 3/1 host-unreachable` (no quote: the entry is the ping).
+fn error_label(m: &IcmpMessage) -> String {
+    match m.code_name {
+        Some(c) => format!("{} {}/{} {c}", m.type_name, m.icmp_type, m.code),
+        None => format!("{} {}/{}", m.type_name, m.icmp_type, m.code),
     }
 }

@@ -719,7 +719,10 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
     for e in entries.iter().filter(|e| e.protocol == "icmp") {
         let items = |m: &ks_proto_icmp::IcmpMessage| {
             let mut v = vec![format!("{} {}/{}", m.family, m.icmp_type, m.code)];
-            if let (Some(i), Some(q)) = (m.ident, m.seq) {
+            // An error about a ping: tshark shows the quoted echo's identifier and
+            // sequence in the error's own fields.
+            let quoted = m.quoted.as_ref().and_then(|q| Some((q.ident?, q.seq?)));
+            if let Some((i, q)) = m.ident.zip(m.seq).or(quoted) {
                 // tshark shows the v4 identifier in decimal, the v6 one in hex.
                 let i = if m.family == "icmp" {
                     i.to_string()

@@ -89,6 +89,12 @@ pub struct Quoted {
     /// Destination port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dst_port: Option<u16>,
+    /// A quoted echo request's identifier (the ping this error answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ident: Option<u16>,
+    /// A quoted echo request's sequence number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u16>,
 }
 
 impl IcmpMessage {
@@ -116,6 +122,13 @@ impl IcmpMessage {
                 6 => "tcp".to_string(),
                 17 => "udp".to_string(),
                 132 => "sctp".to_string(),
+                1 | 58 if q.seq.is_some() => format!(
+                    "echo id={} seq={}",
+                    q.ident.unwrap_or(0),
+                    q.seq.unwrap_or(0)
+                ),
+                1 => "icmp".to_string(),
+                58 => "icmpv6".to_string(),
                 p => format!("proto {p}"),
             };
             match (q.src_port, q.dst_port) {
@@ -226,12 +239,21 @@ fn quoted(b: &[u8]) -> Option<Quoted> {
     let ports = matches!(protocol, 6 | 17 | 132)
         .then(|| l4.and_then(|l| Some((be16(l, 0)?, be16(l, 2)?))))
         .flatten();
+    // An echo request (ICMP type 8, ICMPv6 type 128): the ping the error is about.
+    let echo = matches!(
+        (protocol, l4.and_then(|l| l.first())),
+        (1, Some(8)) | (58, Some(128))
+    )
+    .then(|| l4.and_then(|l| Some((be16(l, 4)?, be16(l, 6)?))))
+    .flatten();
     Some(Quoted {
         protocol,
         src,
         dst,
         src_port: ports.map(|p| p.0),
         dst_port: ports.map(|p| p.1),
+        ident: echo.map(|e| e.0),
+        seq: echo.map(|e| e.1),
     })
 }
 

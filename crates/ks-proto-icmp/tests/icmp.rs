@@ -73,6 +73,29 @@ fn errors_quote_the_packet() {
 }
 
 #[test]
+fn an_error_about_a_ping_names_it() {
+    // Host unreachable quoting an echo request (type 8, id 0x6c48, seq 1), as
+    // ks_icmp_errors.pcap frame 51 (tshark: icmp.ident 27720 / seq 1 of the quote).
+    let mut rest = vec![0, 0, 0, 0];
+    let mut q = vec![0x45, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0];
+    q.extend([10, 0, 1, 2, 10, 0, 9, 9]);
+    q.extend([8, 0, 0, 0, 0x6c, 0x48, 0, 1]);
+    rest.extend(q);
+    let m = decode(Family::V4, 3, 1, &rest);
+    let quote = m.quoted.as_ref().unwrap();
+    assert_eq!((quote.ident, quote.seq), (Some(27720), Some(1)));
+    assert_eq!((m.ident, m.seq), (None, None));
+    assert_eq!(
+        m.label(),
+        "destination-unreachable 3/1 host-unreachable echo id=27720 seq=1 10.0.1.2 → 10.0.9.9"
+    );
+    // An echo reply quoted (not a request) has no ping to name.
+    rest[4 + 20] = 0;
+    let m = decode(Family::V4, 3, 1, &rest);
+    assert_eq!(m.quoted.as_ref().unwrap().seq, None);
+}
+
+#[test]
 fn neighbour_discovery() {
     // Neighbor Solicitation for 2001:db8::1 with a source link-layer address option.
     let mut rest = vec![0, 0, 0, 0];
