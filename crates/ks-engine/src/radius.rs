@@ -15,8 +15,14 @@ impl Protocol for Radius {
             Message::Exchange(x) => {
                 let summary = x.summary();
                 let x = *x;
+                let again = x.request.as_ref().is_some_and(|q| q.retransmission).then(|| {
+                    EntryError {
+                        kind: "retransmission".into(),
+                        message: "request sent again before an answer; the answer is paired with the first".into(),
+                    }
+                });
                 // A rejection or a NAK is the answer failing, shown as an error.
-                let error = x
+                let error = again.or(x
                     .response
                     .as_ref()
                     .filter(|r| matches!(r.code, 3 | 42 | 45))
@@ -33,7 +39,7 @@ impl Protocol for Radius {
                                 kind: "malformed".into(),
                                 message,
                             })
-                    });
+                    }));
                 Item::Exchange {
                     request: spanned!(x.request, Request::Radius),
                     response: spanned!(x.response, Response::Radius),
@@ -60,5 +66,6 @@ impl Protocol for Radius {
         add("radius.malformed", c.malformed);
         add("radius.not_radius", c.not_radius);
         add("radius.pending_capped", c.pending_capped);
+        add("radius.retransmissions", c.retransmissions);
     }
 }

@@ -68,6 +68,10 @@ pub struct RadiusPacket {
     /// What could not be read (the header and the attributes before it are kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A request sent again (same code, identifier and authenticator) while the first
+    /// was unanswered: the answer pairs with the first.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retransmission: bool,
 }
 
 /// One attribute.
@@ -123,6 +127,8 @@ pub struct RadiusCounters {
     pub not_radius: u64,
     /// Requests flushed unanswered by the pending cap.
     pub pending_capped: u64,
+    /// Requests sent again while the first was unanswered.
+    pub retransmissions: u64,
 }
 
 /// RADIUS parser for one UDP flow: each `parse` call is one datagram.
@@ -157,6 +163,16 @@ impl RadiusParser {
             return;
         }
         if dict::is_request(p.code) {
+            let again = self.pending.iter().any(|q| {
+                (q.code, q.identifier, &q.authenticator) == (p.code, p.identifier, &p.authenticator)
+            });
+            if again {
+                self.counters.retransmissions += 1;
+                let mut p = p;
+                p.retransmission = true;
+                out.push(exchange(Some(p), None));
+                return;
+            }
             if self.pending.len() >= MAX_PENDING {
                 if let Some(old) = self.pending.pop_front() {
                     self.counters.pending_capped += 1;

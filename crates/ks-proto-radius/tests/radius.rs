@@ -192,3 +192,42 @@ proptest! {
         let _ = probe_datagram(&ProbeInput { data: &d, src_port: 1, dst_port: 2 });
     }
 }
+
+#[test]
+fn a_retransmitted_request_is_flagged_and_the_answer_pairs_with_the_first() {
+    let mut p = RadiusParser::new([0, 0]);
+    let mut out = Vec::new();
+    let req = packet(1, 9, &[(1, b"alice")]);
+    // The same request again (same authenticator), then another with a new one, then
+    // the answer.
+    let mut other = req.clone();
+    other[4] = 0x22;
+    for (d, b) in [(C, &req), (C, &req), (C, &other), (S, &packet(2, 9, &[]))] {
+        p.parse(d, b, &mut out).unwrap();
+    }
+    p.end(C, &mut out);
+    p.end(S, &mut out);
+    let x = exchanges(&out);
+    assert_eq!(x.len(), 3, "{out:?}");
+    // The copy at once, unanswered and flagged; then the first with the answer; the one
+    // with another authenticator is a new request, left unanswered at the end.
+    let q = |i: usize| x[i].request.as_ref().unwrap();
+    assert!(q(0).retransmission && x[0].response.is_none());
+    assert_eq!(q(0).start, 27);
+    assert_eq!((q(1).start, q(1).retransmission), (0, false));
+    assert_eq!(x[1].response.as_ref().unwrap().code, 2);
+    assert_eq!((q(2).start, x[2].response.is_none()), (54, true));
+    assert_eq!(p.counters().retransmissions, 1);
+    // Acct-Terminate-Cause values are named (RFC 2866 5.10).
+    let acct = packet(4, 1, &[(49, &1u32.to_be_bytes())]);
+    let mut q = RadiusParser::new([0, 0]);
+    let mut out = Vec::new();
+    q.parse(C, &acct, &mut out).unwrap();
+    q.end(C, &mut out);
+    q.end(S, &mut out);
+    let x = exchanges(&out);
+    assert_eq!(
+        x[0].request.as_ref().unwrap().attributes[0].value,
+        "1 (User-Request)"
+    );
+}
