@@ -168,10 +168,29 @@ fn fill(m: &mut DnsMessage, h: HMessage, cfg: &DnsConfig) {
     }
 }
 
+/// SVCB / HTTPS in RFC 9460 presentation form: `1 . alpn=h2,h3 port=443`.
+/// hickory-proto's own Display ends every list (alpn, mandatory, address hints) with a
+/// comma and writes `no-default-alpn=`; both are invalid presentation syntax.
+fn svcb(v: &hickory_proto::rr::rdata::SVCB) -> String {
+    let mut s = format!("{} {}", v.svc_priority, name(&v.target_name));
+    for (key, value) in &v.svc_params {
+        let value = value.to_string();
+        let value = value.trim_end_matches(',');
+        if value.is_empty() {
+            s.push_str(&format!(" {key}"));
+        } else {
+            s.push_str(&format!(" {key}={value}"));
+        }
+    }
+    s
+}
+
 fn rr(r: &Record) -> Rr {
     let t = r.record_type();
     let data = match &r.data {
         RData::Unknown { rdata, .. } => rfc3597(&rdata.anything),
+        RData::SVCB(v) => svcb(v),
+        RData::HTTPS(v) => svcb(&v.0),
         d => d.to_string(),
     };
     Rr {

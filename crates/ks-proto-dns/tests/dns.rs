@@ -398,3 +398,39 @@ fn messages_against_the_flow_are_one_way() {
         .collect();
     assert_eq!(dirs, [(S, false), (C, true)]);
 }
+
+#[test]
+fn https_records_in_presentation_form() {
+    use hickory_proto::rr::rdata::svcb::{Alpn, SvcParamKey, SvcParamValue, SVCB};
+    use hickory_proto::rr::rdata::HTTPS;
+    // RFC 9460 presentation: comma-separated lists without a trailing comma, and
+    // no-default-alpn without `=` (ks_dns_unbound.pcap frame 20: tshark `alpn=h2,h3`).
+    let q = query(9, "svc.example.", RecordType::HTTPS);
+    let svcb = SVCB::new(
+        1,
+        Name::root(),
+        vec![
+            (
+                SvcParamKey::Alpn,
+                SvcParamValue::Alpn(Alpn(vec!["h2".into(), "h3".into()])),
+            ),
+            (SvcParamKey::NoDefaultAlpn, SvcParamValue::NoDefaultAlpn),
+            (SvcParamKey::Port, SvcParamValue::Port(8443)),
+        ],
+    );
+    let rec = Record::from_rdata(
+        Name::from_str("svc.example.").unwrap(),
+        60,
+        RData::HTTPS(HTTPS(svcb)),
+    );
+    let r = answer(&q, vec![rec]);
+    let mut p = udp();
+    let mut out = Vec::new();
+    p.parse(C, &bytes(&q), &mut out).unwrap();
+    p.parse(S, &bytes(&r), &mut out).unwrap();
+    let x = exchanges(&out)[0];
+    assert_eq!(
+        x.response.as_ref().unwrap().answers[0].data,
+        "1 . alpn=h2,h3 no-default-alpn port=8443"
+    );
+}
