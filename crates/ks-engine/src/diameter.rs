@@ -4,7 +4,7 @@
 //! `src`.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{spanned, Item, Protocol};
+use crate::paired::{decode_error, spanned, Item, Protocol};
 use ks_proto_diameter::{DiameterMessage, DiameterParser, Message};
 
 pub(crate) struct Diameter;
@@ -34,14 +34,11 @@ impl Protocol for Diameter {
                 let summary = x.summary();
                 let x = *x;
                 let error = x.response.as_ref().and_then(failure).or_else(|| {
-                    x.request
-                        .as_ref()
-                        .and_then(|q| q.error.clone())
-                        .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
-                        .map(|message| EntryError {
-                            kind: "malformed".into(),
-                            message,
-                        })
+                    decode_error(
+                        "malformed",
+                        x.request.as_ref().map(|q| &q.error),
+                        x.response.as_ref().map(|r| &r.error),
+                    )
                 });
                 Item::Exchange {
                     request: spanned!(x.request, Request::Diameter),

@@ -2,7 +2,7 @@
 //! mDNS messages one-way.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{spanned, Item, Protocol};
+use crate::paired::{decode_error, spanned, Item, Protocol};
 use ks_proto_dns::{DnsParser, Message};
 
 pub(crate) struct Dns;
@@ -27,15 +27,11 @@ impl Protocol for Dns {
                         kind: "retransmission".into(),
                         message: n.clone(),
                     }),
-                    _ => x
-                        .request
-                        .as_ref()
-                        .and_then(|q| q.error.clone())
-                        .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
-                        .map(|message| EntryError {
-                            kind: "not-decoded".into(),
-                            message,
-                        }),
+                    _ => decode_error(
+                        "not-decoded",
+                        x.request.as_ref().map(|q| &q.error),
+                        x.response.as_ref().map(|r| &r.error),
+                    ),
                 };
                 Item::Exchange {
                     request: spanned!(x.request, Request::Dns),

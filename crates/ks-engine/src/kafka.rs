@@ -3,7 +3,7 @@
 //! `acks=0` is one-way.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{spanned, Item, Protocol};
+use crate::paired::{decode_error, spanned, Item, Protocol};
 use ks_proto_kafka::{KafkaParser, Message};
 
 pub(crate) struct Kafka;
@@ -16,15 +16,11 @@ impl Protocol for Kafka {
         match m {
             Message::Exchange(x) => {
                 let summary = x.summary();
-                let undecoded = x
-                    .request
-                    .as_ref()
-                    .and_then(|r| r.error.clone())
-                    .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
-                    .map(|message| EntryError {
-                        kind: "not-decoded".into(),
-                        message,
-                    });
+                let undecoded = decode_error(
+                    "not-decoded",
+                    x.request.as_ref().map(|q| &q.error),
+                    x.response.as_ref().map(|r| &r.error),
+                );
                 let unexpected =
                     x.response
                         .as_ref()

@@ -2,7 +2,7 @@
 //! entries and references; unbind, abandon and unsolicited notifications one-way.
 
 use crate::entry::{EntryError, LdapResult, Request, Response};
-use crate::paired::{Item, Protocol};
+use crate::paired::{decode_error, Item, Protocol};
 use ks_proto::Direction;
 use ks_proto_ldap::{LdapParser, Message};
 
@@ -35,14 +35,11 @@ impl Protocol for Ldap {
                         },
                     })
                     .or_else(|| {
-                        x.request
-                            .as_ref()
-                            .and_then(|q| q.error.clone())
-                            .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
-                            .map(|message| EntryError {
-                                kind: "malformed".into(),
-                                message,
-                            })
+                        decode_error(
+                            "malformed",
+                            x.request.as_ref().map(|q| &q.error),
+                            x.response.as_ref().map(|r| &r.error),
+                        )
                     });
                 let request = x.request.map(|q| {
                     let span = (q.start, q.end);

@@ -20,6 +20,22 @@ macro_rules! spanned {
 }
 pub(crate) use spanned;
 
+/// The first of a request's and a response's decoding errors as an entry error of
+/// `kind` (`not-decoded`, `malformed`): what a pairing parser could not read.
+pub(crate) fn decode_error(
+    kind: &str,
+    request: Option<&Option<String>>,
+    response: Option<&Option<String>>,
+) -> Option<EntryError> {
+    let message = request
+        .and_then(Option::as_ref)
+        .or(response.and_then(Option::as_ref))?;
+    Some(EntryError {
+        kind: kind.into(),
+        message: message.clone(),
+    })
+}
+
 /// One message of a pairing parser, as the engine sees it (short-lived: made and
 /// consumed in one call, so the variants' sizes do not matter).
 #[allow(clippy::large_enum_variant)]

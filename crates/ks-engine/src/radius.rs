@@ -1,7 +1,7 @@
 //! RADIUS entries: a request and its answer paired by identifier on the flow.
 
 use crate::entry::{EntryError, Request, Response};
-use crate::paired::{spanned, Item, Protocol};
+use crate::paired::{decode_error, spanned, Item, Protocol};
 use ks_proto_radius::{Message, RadiusParser};
 
 pub(crate) struct Radius;
@@ -31,14 +31,11 @@ impl Protocol for Radius {
                         message: r.code_name.clone(),
                     })
                     .or_else(|| {
-                        x.request
-                            .as_ref()
-                            .and_then(|q| q.error.clone())
-                            .or_else(|| x.response.as_ref().and_then(|r| r.error.clone()))
-                            .map(|message| EntryError {
-                                kind: "malformed".into(),
-                                message,
-                            })
+                        decode_error(
+                            "malformed",
+                            x.request.as_ref().map(|q| &q.error),
+                            x.response.as_ref().map(|r| &r.error),
+                        )
                     }));
                 Item::Exchange {
                     request: spanned!(x.request, Request::Radius),
