@@ -404,3 +404,90 @@ fn decode_as_websocket_reads_a_connection_picked_up_after_its_handshake() {
         ]
     );
 }
+
+/// BER: tag, short or long-form length, value.
+fn tlv(tag: u8, v: &[u8]) -> Vec<u8> {
+    let mut t = vec![tag];
+    if v.len() < 128 {
+        t.push(v.len() as u8);
+    } else {
+        t.extend([0x82, (v.len() >> 8) as u8, v.len() as u8]);
+    }
+    t.extend_from_slice(v);
+    t
+}
+
+#[test]
+fn cldap_over_udp_is_ldap_with_its_entries() {
+    // An AD-style CLDAP "netlogon ping": a rootDSE search over UDP 389, answered by one
+    // searchResEntry and a searchResDone in one datagram (RFC 1798 / MS-ADTS 6.3.3).
+    let filter = tlv(0x87, b"objectClass");
+    let attrs = tlv(0x30, &tlv(0x04, b"netlogon"));
+    let body = [
+        tlv(0x04, b""),
+        tlv(0x0a, &[0]),
+        tlv(0x0a, &[0]),
+        tlv(0x02, &[0]),
+        tlv(0x02, &[0]),
+        tlv(0x01, &[0]),
+        filter,
+        attrs,
+    ]
+    .concat();
+    let req = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x63, &body)].concat());
+    let attr = tlv(
+        0x30,
+        &[
+            tlv(0x04, b"netlogon"),
+            tlv(0x31, &tlv(0x04, b"\x17\x00\xfd")),
+        ]
+        .concat(),
+    );
+    let entry = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[1]),
+            tlv(0x64, &[tlv(0x04, b""), tlv(0x30, &attr)].concat()),
+        ]
+        .concat(),
+    );
+    let done = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[1]),
+            tlv(
+                0x65,
+                &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat(),
+            ),
+        ]
+        .concat(),
+    );
+    let mut cap = Capture::default();
+    cap.push(ipv4(
+        [10, 0, 0, 1],
+        [10, 0, 0, 2],
+        17,
+        &udp(53000, 389, &req),
+    ));
+    cap.push(ipv4(
+        [10, 0, 0, 2],
+        [10, 0, 0, 1],
+        17,
+        &udp(389, 53000, &[entry, done].concat()),
+    ));
+    let r = run(&cap);
+    assert_eq!(r.entries.len(), 1, "{:?}", r.entries);
+    let e = &r.entries[0];
+    assert_eq!((e.protocol, e.transport), ("ldap", "udp"));
+    assert_eq!(
+        e.summary,
+        "search base=<ROOT> (objectClass=*) → success 1 entry"
+    );
+    assert_eq!(e.frames.response, Some([2, 2]));
+    let Some(Response::Ldap(res)) = &e.response else {
+        panic!("{e:?}")
+    };
+    assert_eq!(res.entry_count, 1);
+    assert_eq!(res.entries[0].attributes, ["netlogon"]);
+    assert_eq!(r.flows[0].protocol, "ldap");
+}
