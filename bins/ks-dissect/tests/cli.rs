@@ -436,3 +436,15 @@ fn l4_entries_are_selected_by_transport_name() {
     let out = run(&["--protocol", "quic", syslog]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn entry_ids_are_unique_across_transports() {
+    // ks_dns_unbound.pcap has UDP and TCP streams numbered from 0 each (as tshark's
+    // udp.stream / tcp.stream): the ids must still differ.
+    let path = testdata("dns/ks_dns_unbound.pcap");
+    let entries = jsonl(&run(&["--format", "jsonl", path.to_str().unwrap()]));
+    let ids: std::collections::BTreeSet<&str> =
+        entries.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), entries.len());
+    assert!(ids.contains("0-0") && ids.contains("udp-0-0"), "{ids:?}");
+}

@@ -701,7 +701,7 @@ impl Conn {
         ctx.out.push_back((
             ctx.seq,
             Output::Entry(Box::new(Entry {
-                id: format!("{}-{n}", ctx.stream),
+                id: crate::entry::entry_id(ctx.transport, ctx.stream, n),
                 protocol: ctx.transport,
                 version: String::new(),
                 transport: ctx.transport,

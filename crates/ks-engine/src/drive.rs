@@ -142,7 +142,7 @@ impl Io<'_, '_> {
         self.ctx.out.push_back((
             self.ctx.seq,
             Output::Entry(Box::new(Entry {
-                id: format!("{}-{}", self.ctx.stream, n),
+                id: crate::entry::entry_id(self.ctx.transport, self.ctx.stream, n),
                 protocol: e.protocol,
                 version: e.version,
                 transport: self.ctx.transport,

@@ -686,6 +686,16 @@ pub enum Output {
     Flow(FlowRecord),
 }
 
+/// An entry's id, unique in a capture: `<stream>-<n>` on TCP (tshark's `tcp.stream`),
+/// `udp-<stream>-<n>` and `sctp-<stream>-<n>` on the others, whose streams are numbered
+/// separately (ICMP entries are `icmp-<n>`).
+pub(crate) fn entry_id(transport: &str, stream: u64, n: u64) -> String {
+    match transport {
+        "tcp" => format!("{stream}-{n}"),
+        t => format!("{t}-{stream}-{n}"),
+    }
+}
+
 /// `2016-11-17T21:06:37.793608Z` from ns since the epoch (µs precision, like tshark's
 /// default and Kubeshark's entries).
 pub fn rfc3339_us(ts_ns: u64) -> String {
