@@ -225,3 +225,25 @@ pub(crate) fn int_value_name(t: u8, v: u32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Sub-attributes of the Vendor-Specific attributes most NASes send (FreeRADIUS
+/// dictionary.cisco and dictionary.microsoft, RFC 2548).
+pub(crate) fn vendor_attribute(vendor: u32, t: u8) -> (&'static str, Kind) {
+    use Kind::*;
+    match (vendor, t) {
+        (9, 1) => ("Cisco-AVPair", Text),
+        (9, 2) => ("Cisco-NAS-Port", Text),
+        (311, 1) => ("MS-CHAP-Response", Octets),
+        (311, 2) => ("MS-CHAP-Error", Text),
+        (311, 7) => ("MS-MPPE-Encryption-Policy", Int),
+        (311, 8) => ("MS-MPPE-Encryption-Types", Int),
+        (311, 10) => ("MS-CHAP-Domain", Text),
+        (311, 11) => ("MS-CHAP-Challenge", Octets),
+        (311, 12) => ("MS-CHAP-MPPE-Keys", Hidden),
+        (311, 16) => ("MS-MPPE-Send-Key", Hidden),
+        (311, 17) => ("MS-MPPE-Recv-Key", Hidden),
+        (311, 25) => ("MS-CHAP2-Response", Octets),
+        (311, 26) => ("MS-CHAP2-Success", Text),
+        _ => ("Unknown", Octets),
+    }
+}

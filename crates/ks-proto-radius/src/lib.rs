@@ -88,7 +88,26 @@ pub struct Attribute {
     /// Vendor-Specific: the vendor's SMI number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<u32>,
+    /// Vendor-Specific: its sub-attributes, when the value follows RFC 2865's
+    /// suggested format (type, length, value; named for Cisco and Microsoft).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vendor_attributes: Vec<VendorAttribute>,
 }
+
+/// One sub-attribute of a Vendor-Specific attribute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VendorAttribute {
+    /// Vendor type number.
+    #[serde(rename = "type")]
+    pub vtype: u8,
+    /// Name (`Cisco-AVPair`, `MS-CHAP2-Response`...; `Unknown` otherwise).
+    pub name: &'static str,
+    /// The value, rendered as attribute values are (keys hidden).
+    pub value: String,
+}
+
+/// Sub-attributes listed per Vendor-Specific attribute.
+pub const MAX_VENDOR_ATTRIBUTES: usize = 32;
 
 /// A request and its answer (either may be missing).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -251,7 +270,45 @@ pub fn decode(b: &[u8]) -> Option<RadiusPacket> {
 fn attribute(t: u8, v: &[u8]) -> Attribute {
     let (name, kind) = dict::attribute(t);
     let mut vendor_id = None;
-    let value = match kind {
+    let mut vendor_attributes = Vec::new();
+    if let (Kind::Vsa, Some(id)) = (kind, v.get(..4)) {
+        let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+        vendor_attributes = vendor_attrs(id, &v[4..]);
+    }
+    let value = render(t, kind, v, &mut vendor_id);
+    Attribute {
+        atype: t,
+        name,
+        value,
+        vendor_id,
+        vendor_attributes,
+    }
+}
+
+/// RFC 2865 5.26's suggested layout — type, length (≥ 2), value — filling the whole
+/// value exactly; otherwise (a vendor with its own layout) nothing is listed.
+fn vendor_attrs(vendor: u32, mut b: &[u8]) -> Vec<VendorAttribute> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let len = b.get(1).map_or(0, |&l| usize::from(l));
+        if len < 2 || len > b.len() || out.len() == MAX_VENDOR_ATTRIBUTES {
+            return Vec::new();
+        }
+        let (name, kind) = dict::vendor_attribute(vendor, b[0]);
+        let mut ignored = None;
+        out.push(VendorAttribute {
+            vtype: b[0],
+            name,
+            value: render(0, kind, &b[2..len], &mut ignored),
+        });
+        b = &b[len..];
+    }
+    out
+}
+
+/// An attribute value as text; `t` names enumerated values (0: none).
+fn render(t: u8, kind: Kind, v: &[u8], vendor_id: &mut Option<u32>) -> String {
+    match kind {
         Kind::Text => match std::str::from_utf8(v) {
             Ok(s) => s.to_string(),
             Err(_) => hex(v),
@@ -276,16 +333,10 @@ fn attribute(t: u8, v: &[u8]) -> Attribute {
         }
         Kind::Hidden => format!("<hidden, {} bytes>", v.len()),
         Kind::Vsa if v.len() >= 4 => {
-            vendor_id = Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
+            *vendor_id = Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
             hex(&v[4..])
         }
         _ => hex(v),
-    };
-    Attribute {
-        atype: t,
-        name,
-        value,
-        vendor_id,
     }
 }
 

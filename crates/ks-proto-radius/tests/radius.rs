@@ -231,3 +231,28 @@ fn a_retransmitted_request_is_flagged_and_the_answer_pairs_with_the_first() {
         "1 (User-Request)"
     );
 }
+
+#[test]
+fn vendor_specific_sub_attributes() {
+    // Cisco (9) AVPair and a Microsoft (311) MPPE key, as freeradius sends them
+    // (ks_radius_freeradius.pcap frames 2 and 8; tshark: `Cisco-AVPair: shell:priv-lvl=15`).
+    let cisco = [&9u32.to_be_bytes()[..], &[1, 19], b"shell:priv-lvl=15"].concat();
+    let ms = [&311u32.to_be_bytes()[..], &[16, 6], &[1, 2, 3, 4]].concat();
+    // A vendor with its own layout (a length that does not walk to the end).
+    let odd = [&4242u32.to_be_bytes()[..], &[7, 9, 1]].concat();
+    let pkt = packet(2, 5, &[(26, &cisco), (26, &ms), (26, &odd)]);
+    let p = decode(&pkt).unwrap();
+    let v = &p.attributes;
+    assert_eq!(v[0].vendor_id, Some(9));
+    assert_eq!(
+        (
+            v[0].vendor_attributes[0].name,
+            v[0].vendor_attributes[0].value.as_str()
+        ),
+        ("Cisco-AVPair", "shell:priv-lvl=15")
+    );
+    assert_eq!(v[1].vendor_attributes[0].name, "MS-MPPE-Send-Key");
+    assert_eq!(v[1].vendor_attributes[0].value, "<hidden, 4 bytes>");
+    assert!(v[2].vendor_attributes.is_empty());
+    assert_eq!(v[2].value, "070901");
+}
