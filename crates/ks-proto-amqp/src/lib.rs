@@ -529,22 +529,6 @@ impl AmqpParser {
         self.counters
     }
 
-    fn event(
-        &self,
-        out: &mut Vec<Message>,
-        kind: &'static str,
-        message: String,
-        dir: Direction,
-        offset: u64,
-    ) {
-        out.push(Message::Event(Event {
-            kind,
-            message,
-            dir,
-            offset,
-        }));
-    }
-
     fn budget(&self) -> Budget {
         Budget {
             max_depth: self.cfg.max_table_depth,
@@ -591,7 +575,7 @@ impl AmqpParser {
         }
         if self.chans.len() >= self.cfg.max_channels {
             self.counters.channels_capped += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "channels-capped",
                 format!(
@@ -702,7 +686,7 @@ impl AmqpParser {
         if let Some(old) = flushed {
             self.counters.pending_capped += 1;
             let at = old.method.start;
-            self.event(
+            Message::push_event(
                 out,
                 "pending-capped",
                 format!("{} on channel {ch} flushed unanswered", old.method.method),
@@ -740,7 +724,7 @@ impl AmqpParser {
         } = *c;
         if !complete {
             self.counters.incomplete_contents += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "content-incomplete",
                 format!(
@@ -800,7 +784,7 @@ impl AmqpParser {
         }
         let (Some(class_id), Some(method_id)) = (be16(payload, 0), be16(payload, 2)) else {
             self.counters.malformed += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "malformed",
                 format!("method frame of {} bytes", payload.len()),
@@ -837,7 +821,7 @@ impl AmqpParser {
             m.method = Cow::Owned(format!("{class}.method-{method_id}"));
             m.class = class;
             m.malformed = true;
-            self.event(out, "unknown-method", format!("{}", m.method), dir, start);
+            Message::push_event(out, "unknown-method", format!("{}", m.method), dir, start);
             self.emit_one_way(dir, m, out);
             return;
         };
@@ -849,7 +833,7 @@ impl AmqpParser {
         if args.malformed {
             m.malformed = true;
             self.counters.malformed += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "malformed",
                 format!("{} arguments", spec.name),
@@ -859,7 +843,7 @@ impl AmqpParser {
         }
         if budget.capped {
             self.counters.tables_capped += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "table-capped",
                 format!("{} field table capped", spec.name),
@@ -912,7 +896,7 @@ impl AmqpParser {
             .and_then(|c| c.content[d].as_ref())
             .is_some_and(|c| !c.header_seen);
         if !waiting {
-            self.event(
+            Message::push_event(
                 out,
                 "unexpected-frame",
                 format!("content header on channel {ch} without a method"),
@@ -924,7 +908,7 @@ impl AmqpParser {
         let h = wire::header(payload, &mut budget);
         if budget.capped {
             self.counters.tables_capped += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "table-capped",
                 "content headers table capped".into(),
@@ -934,7 +918,7 @@ impl AmqpParser {
         }
         let Some(h) = h else {
             self.counters.malformed += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "malformed",
                 format!("content header of {} bytes", payload.len()),
@@ -946,7 +930,7 @@ impl AmqpParser {
         };
         if h.malformed {
             self.counters.malformed += 1;
-            self.event(
+            Message::push_event(
                 out,
                 "malformed",
                 "content header properties".into(),
@@ -1012,7 +996,7 @@ impl AmqpParser {
                     }
                     self.counters.protocol_headers += 1;
                     if rest[..8] != PROTOCOL_HEADER[..] {
-                        self.event(
+                        Message::push_event(
                             out,
                             "unsupported-version",
                             format!("protocol header {:?}", &rest[4..8]),
@@ -1042,7 +1026,7 @@ impl AmqpParser {
                 let size = size as usize;
                 if size > self.cfg.max_frame {
                     self.counters.frames_too_large += 1;
-                    self.event(
+                    Message::push_event(
                         out,
                         "frame-too-large",
                         format!("frame type {t} of {size} bytes on channel {ch} skipped"),
@@ -1152,7 +1136,7 @@ impl AmqpParser {
                                 c.method.end = off + 1;
                             }
                         }
-                        None => self.event(
+                        None => Message::push_event(
                             out,
                             "unexpected-frame",
                             format!("body frame on channel {ch} without a method"),
@@ -1173,7 +1157,7 @@ impl AmqpParser {
                         Cand::Accept => {
                             let skipped = skipped + i as u64;
                             self.counters.resyncs += 1;
-                            self.event(
+                            Message::push_event(
                                 out,
                                 "resync",
                                 format!("skipped {skipped} bytes"),

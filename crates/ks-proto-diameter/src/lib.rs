@@ -536,15 +536,6 @@ impl DiameterParser {
         self.pending.len()
     }
 
-    fn event(out: &mut Vec<Message>, kind: &'static str, message: String, dir: Direction, at: u64) {
-        out.push(Message::Event(Event {
-            kind,
-            message,
-            dir,
-            offset: at,
-        }));
-    }
-
     fn emit(&mut self, x: Exchange, out: &mut Vec<Message>) {
         self.counters.exchanges += 1;
         if x.response.is_none() {
@@ -612,7 +603,7 @@ impl DiameterParser {
                 // A retransmission (T flag) or a reused id: the old one will not be
                 // answered as such.
                 self.counters.duplicate_hop_by_hop += 1;
-                Self::event(
+                Message::push_event(
                     out,
                     "duplicate-hop-by-hop",
                     format!(
@@ -633,7 +624,7 @@ impl DiameterParser {
         if self.pending.len() >= self.cfg.max_pending.max(1) {
             if let Some((d, old)) = self.pending.pop_front() {
                 self.counters.pending_capped += 1;
-                Self::event(
+                Message::push_event(
                     out,
                     "pending-capped",
                     format!("{} requests awaiting answers", self.cfg.max_pending),
@@ -801,7 +792,7 @@ impl StreamParser for DiameterParser {
         self.dirs[d].err_next = None;
         self.counters.gaps += 1;
         self.counters.resyncs += 1;
-        Self::event(out, "gap", format!("{len} bytes missing"), dir, at);
+        Message::push_event(out, "gap", format!("{len} bytes missing"), dir, at);
         // The next byte may well start a message (SCTP delivers whole ones): look
         // at it first.
         self.dirs[d].mode = Mode::Resync { skip: false };

@@ -391,21 +391,6 @@ impl KafkaParser {
         self.counters
     }
 
-    fn event(
-        out: &mut Vec<Message>,
-        kind: &'static str,
-        message: String,
-        dir: Direction,
-        offset: u64,
-    ) {
-        out.push(Message::Event(Event {
-            kind,
-            message,
-            dir,
-            offset,
-        }));
-    }
-
     fn emit_exchange(&mut self, x: Exchange, out: &mut Vec<Message>) {
         self.counters.exchanges += 1;
         if x.response.is_none() {
@@ -449,7 +434,7 @@ impl KafkaParser {
             .position(|p| p.correlation_id == req.correlation_id)
         {
             if let Some(old) = self.pending.remove(i) {
-                Self::event(
+                Message::push_event(
                     out,
                     "duplicate-correlation-id",
                     format!(
@@ -471,7 +456,7 @@ impl KafkaParser {
         if self.pending.len() >= self.cfg.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 self.counters.pending_capped += 1;
-                Self::event(
+                Message::push_event(
                     out,
                     "pending-capped",
                     format!("{} requests awaiting responses", self.cfg.max_pending),
@@ -729,7 +714,7 @@ impl KafkaParser {
         let total = 4 + size as usize;
         if size as usize > self.cfg.max_message {
             self.counters.too_large += 1;
-            Self::event(
+            Message::push_event(
                 out,
                 "too-large",
                 format!("message of {size} bytes exceeds max_message, skipped"),
@@ -872,7 +857,7 @@ impl StreamParser for KafkaParser {
         let at = self.dirs[d].offset;
         self.dirs[d].offset += len;
         self.dirs[d].err_next = None;
-        Self::event(out, "gap", format!("{len} bytes missing"), dir, at);
+        Message::push_event(out, "gap", format!("{len} bytes missing"), dir, at);
         // Inside a skipped message the frame boundary is still known.
         if let Mode::Skip { left, .. } = &mut self.dirs[d].mode {
             if *left > len {

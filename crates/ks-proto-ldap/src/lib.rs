@@ -236,21 +236,6 @@ impl LdapParser {
         self.counters
     }
 
-    fn event(
-        out: &mut Vec<Message>,
-        kind: &'static str,
-        message: String,
-        dir: Direction,
-        offset: u64,
-    ) {
-        out.push(Message::Event(Event {
-            kind,
-            message,
-            dir,
-            offset,
-        }));
-    }
-
     fn emit(&mut self, x: Exchange, out: &mut Vec<Message>) {
         self.counters.exchanges += 1;
         if x.response.is_none() {
@@ -285,7 +270,7 @@ impl LdapParser {
         if self.pending.len() >= self.cfg.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 self.counters.pending_capped += 1;
-                Self::event(
+                Message::push_event(
                     out,
                     "pending-capped",
                     format!(
@@ -333,7 +318,7 @@ impl LdapParser {
                 }
                 if let Some(i) = self.pending.iter().position(|s| s.id == q.message_id) {
                     if let Some(old) = self.pending.remove(i) {
-                        Self::event(
+                        Message::push_event(
                             out,
                             "duplicate-message-id",
                             format!("messageID {} reused before its response", q.message_id),
@@ -494,7 +479,7 @@ impl LdapParser {
                         Some(n) if n > 0 && (n as usize) <= self.cfg.max_message => {
                             self.dirs[d].mode = Mode::Sasl;
                             self.counters.sasl_wrapped += 1;
-                            Self::event(
+                            Message::push_event(
                                 out,
                                 "sasl-wrapped",
                                 "SASL security layer after bind: the rest of this direction is not decoded".into(),
@@ -512,7 +497,7 @@ impl LdapParser {
                 self.dirs[d].sasl_armed = false;
                 if total > self.cfg.max_message as u64 {
                     self.counters.too_large += 1;
-                    Self::event(
+                    Message::push_event(
                         out,
                         "too-large",
                         format!("LDAPMessage of {total} bytes exceeds max_message, skipped"),
@@ -584,7 +569,7 @@ impl LdapParser {
                         Err(Plaus::Bad(_, m)) => m,
                     };
                     self.counters.not_ldap += 1;
-                    Self::event(
+                    Message::push_event(
                         out,
                         "not-ldap",
                         format!("{} bytes: {why}", rest.len()),
@@ -597,7 +582,7 @@ impl LdapParser {
         }
         if data.is_empty() {
             self.counters.not_ldap += 1;
-            Self::event(out, "not-ldap", "empty datagram".into(), dir, start);
+            Message::push_event(out, "not-ldap", "empty datagram".into(), dir, start);
         }
         Parsed {
             consumed: data.len(),
@@ -722,7 +707,7 @@ impl StreamParser for LdapParser {
             return;
         }
         self.dirs[d].err_next = None;
-        Self::event(out, "gap", format!("{len} bytes missing"), dir, at);
+        Message::push_event(out, "gap", format!("{len} bytes missing"), dir, at);
         match &mut self.dirs[d].mode {
             // Inside a skipped message the frame boundary is still known.
             Mode::Skip { left } if *left > len => {

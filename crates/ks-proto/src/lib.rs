@@ -69,6 +69,24 @@ pub enum Paired<X, O> {
     Event(ParserEvent),
 }
 
+impl<X, O> Paired<X, O> {
+    /// Push an event (`kind`, detail, where) to a parser's output.
+    pub fn push_event(
+        out: &mut Vec<Self>,
+        kind: &'static str,
+        message: String,
+        dir: Direction,
+        offset: u64,
+    ) {
+        out.push(Paired::Event(ParserEvent {
+            kind,
+            message,
+            dir,
+            offset,
+        }));
+    }
+}
+
 /// Something worth counting that is not a message: a cap reached, a resync, a gap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParserEvent {
