@@ -53,6 +53,11 @@ struct Args {
     /// Tell apart flows whose 5-tuples are equal but VLAN ids differ.
     #[arg(long)]
     flow_key_vlan: bool,
+    /// Decrypt TLS with the secrets in this key log (NSS format, what SSLKEYLOGFILE
+    /// writes; Wireshark's tls.keylog_file): what is inside comes out as its own
+    /// entries, marked `"tls": true`.
+    #[arg(long, value_name = "FILE")]
+    tls_keylog: Option<std::path::PathBuf>,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
@@ -100,6 +105,29 @@ fn main() -> ExitCode {
         ..EngineConfig::default()
     };
     args.limits.apply(&mut cfg);
+    if let Some(path) = &args.tls_keylog {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let keylog = ks_engine::KeyLog::parse(&String::from_utf8_lossy(&bytes));
+                if !args.quiet {
+                    eprintln!(
+                        "ks-dissect: key log {}: {} sessions{}",
+                        path.display(),
+                        keylog.len(),
+                        match keylog.bad_lines() {
+                            0 => String::new(),
+                            n => format!(", {n} lines not understood"),
+                        }
+                    );
+                }
+                cfg.tls.keylog = Some(std::sync::Arc::new(keylog));
+            }
+            Err(e) => {
+                eprintln!("ks-dissect: cannot read key log {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -404,6 +432,12 @@ fn table_entry(w: &mut Vec<u8>, e: &Entry) {
         .map(|x| format!("  [{}]", x.kind))
         .unwrap_or_default();
     let time = e.timestamp.get(11..26).unwrap_or(&e.timestamp);
+    // Seen inside TLS through a key log: `HTTP2/TLS`.
+    let protocol = if e.tls {
+        format!("{}/TLS", e.protocol.to_uppercase())
+    } else {
+        e.protocol.to_uppercase()
+    };
     let _ = writeln!(
         w,
         "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}",
@@ -411,7 +445,7 @@ fn table_entry(w: &mut Vec<u8>, e: &Entry) {
         time,
         endpoint(&e.src),
         endpoint(&e.dst),
-        e.protocol.to_uppercase(),
+        protocol,
         e.summary,
         elapsed,
         err

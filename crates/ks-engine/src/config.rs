@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub ldap: ks_proto_ldap::LdapConfig,
     /// DIAMETER parser caps.
     pub diameter: ks_proto_diameter::DiameterConfig,
+    /// TLS parser caps, and the key log that decrypts (`ks-dissect --tls-keylog`).
+    pub tls: ks_proto_tls::TlsConfig,
     /// IP fragment reassembly caps.
     pub defrag: DefragConfig,
     /// Flows kept at once (default 262 144); past it the least recently active flow is
@@ -101,6 +103,7 @@ impl Default for EngineConfig {
             dns: Default::default(),
             ldap: Default::default(),
             diameter: Default::default(),
+            tls: Default::default(),
             defrag: DefragConfig::default(),
             max_flows: 262_144,
             flow_idle_ns: 600_000_000_000,

@@ -18,6 +18,7 @@ use crate::radius::Radius;
 use crate::redis::Redis;
 use crate::stats::Stats;
 use crate::stream::DirStream;
+use crate::tls::TlsSession;
 use crate::ws::WsSession;
 use ks_proto::{Direction, Probe, ProbeInput, Protocol, Role, StreamParser, Verdict};
 use ks_proto_amqp::AmqpParser;
@@ -29,6 +30,7 @@ use ks_proto_kafka::KafkaParser;
 use ks_proto_ldap::LdapParser;
 use ks_proto_radius::RadiusParser;
 use ks_proto_redis::RedisParser;
+use ks_proto_tls::TlsParser;
 use ks_reassembly::{Side, StreamEvent};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -64,6 +66,8 @@ pub(crate) enum App {
     Ldap(Box<PairedSession<Ldap>>),
     /// DIAMETER over TCP or SCTP.
     Diameter(Box<PairedSession<Diameter>>),
+    /// TLS: the handshake, and the decrypted connection inside when keys are known.
+    Tls(Box<TlsSession>),
     /// Not dissected (unknown protocol, or handed to one not dissected yet).
     Opaque(Protocol),
     /// Both directions closed and everything emitted; the flow only counts
@@ -127,6 +131,9 @@ pub(crate) struct Conn {
     first: Option<Box<[Vec<u8>; 2]>>,
     /// SCTP: what the association carried, set when it ends (for the L4 entry).
     pub sctp: Option<Box<SctpFlow>>,
+    /// The decrypted inside of a TLS connection: TLS is not looked for again (a
+    /// tunnel's TLS would nest without bound).
+    pub nested: bool,
 }
 
 /// Run `$body` with `$s` bound to the session (whatever its protocol) and `$io`
@@ -152,6 +159,7 @@ macro_rules! with_session {
             App::Radius($s) => Some($body),
             App::Ldap($s) => Some($body),
             App::Diameter($s) => Some($body),
+            App::Tls($s) => Some($body),
             _ => None,
         }
     }};
@@ -169,6 +177,7 @@ impl Conn {
             upgrade: None,
             first: None,
             sctp: None,
+            nested: false,
         }
     }
 
@@ -289,7 +298,9 @@ impl Conn {
                 self.app = App::Opaque(p);
                 return;
             }
-            Some(p @ (Protocol::Redis | Protocol::Kafka | Protocol::Amqp)) => (p, certain),
+            Some(p @ (Protocol::Redis | Protocol::Kafka | Protocol::Amqp | Protocol::Tls)) => {
+                (p, certain)
+            }
             Some(p) => {
                 self.dirs = Default::default();
                 self.app = App::Opaque(p);
@@ -346,7 +357,12 @@ impl Conn {
                 let dns = DnsParser::probe(&input);
                 let ldap = LdapParser::probe(&input);
                 let diameter = DiameterParser::probe(&input);
-                let unsure = [h1, h2, kafka, redis, amqp, ldap, diameter]
+                let tls = if self.nested {
+                    Probe::NOT_MINE
+                } else {
+                    TlsParser::probe(&input)
+                };
+                let unsure = [h1, h2, kafka, redis, amqp, ldap, diameter, tls]
                     .iter()
                     .any(|p| p.verdict == Verdict::Unsure);
                 let n = d.buf.len().min(PREFACE.len());
@@ -372,6 +388,8 @@ impl Conn {
                     (Protocol::Ldap, ldap)
                 } else if diameter.verdict == Verdict::Certain {
                     (Protocol::Diameter, diameter)
+                } else if tls.verdict == Verdict::Certain {
+                    (Protocol::Tls, tls)
                 } else if unsure && waiting {
                     return;
                 } else if http_port {
@@ -439,6 +457,8 @@ impl Conn {
         } else if proto == Protocol::Diameter {
             let parser = DiameterParser::new(ctx.cfg.diameter.clone(), start);
             self.app = App::Diameter(Box::new(PairedSession::new(parser)));
+        } else if proto == Protocol::Tls {
+            self.start_tls(ctx, start);
         } else {
             let mut session = HttpSession::new(Http1Parser::new(ctx.cfg.http.clone()));
             // Streams that began after a loss start at an offset > 0: tell the parser.
@@ -480,10 +500,24 @@ impl Conn {
             if let Some(next) = session.parser.handoff() {
                 ctx.stats.handoffs += 1;
                 self.finish_app(ctx);
-                for d in &mut self.dirs {
-                    d.drop_buffered();
+                if next == Protocol::Tls && !self.nested {
+                    // StartTLS: the TLS handshake follows in the bytes still buffered.
+                    let start = [
+                        self.dirs[self.side_of(Direction::ToServer).index()].base,
+                        self.dirs[self.side_of(Direction::ToClient).index()].base,
+                    ];
+                    for d in &mut self.dirs {
+                        d.needed = 0;
+                        d.fresh = 0;
+                    }
+                    self.start_tls(ctx, start);
+                    self.refeed(ctx);
+                } else {
+                    for d in &mut self.dirs {
+                        d.drop_buffered();
+                    }
+                    self.app = App::Opaque(next);
                 }
-                self.app = App::Opaque(next);
             }
             return;
         }
@@ -603,10 +637,23 @@ impl Conn {
             App::Radius(_) => "radius",
             App::Ldap(_) => "ldap",
             App::Diameter(_) => "diameter",
+            App::Tls(_) => "tls",
             _ => return None,
         };
         with_session!(self, ctx, |s, io| drive::finish(&mut **s, &mut io));
         Some(name)
+    }
+
+    /// A TLS session from `start` (absolute offsets, to server and to client).
+    fn start_tls(&mut self, ctx: &mut Ctx<'_>, start: [u64; 2]) {
+        let parser = TlsParser::new(ctx.cfg.tls.clone());
+        self.app = App::Tls(Box::new(TlsSession::new(parser, start)));
+    }
+
+    /// The inside of a TLS connection is over: flush its session (no flow record:
+    /// the outer connection writes it).
+    pub fn finish_inner(&mut self, ctx: &mut Ctx<'_>) {
+        self.finish_app(ctx);
     }
 
     /// The flow is over: flush the parser, emit what is left, and the flow record.
@@ -705,6 +752,7 @@ impl Conn {
                 protocol: ctx.transport,
                 version: String::new(),
                 transport: ctx.transport,
+                tls: false,
                 stream: ctx.stream,
                 stream_id: None,
                 src: ctx.a.into(),

@@ -146,6 +146,7 @@ impl Io<'_, '_> {
                 protocol: e.protocol,
                 version: e.version,
                 transport: self.ctx.transport,
+                tls: false,
                 stream: self.ctx.stream,
                 stream_id: e.stream_id,
                 src: Endpoint::from(src),

@@ -150,8 +150,33 @@ pub enum Request {
     Diameter(ks_proto_diameter::DiameterMessage),
     /// An ICMP message (an echo request, or any other message, one-way).
     Icmp(ks_proto_icmp::IcmpMessage),
+    /// A TLS handshake: both sides' hellos, certificates, alerts, fingerprints.
+    Tls(Box<ks_proto_tls::Handshake>),
+    /// What a TLS connection carried after its handshake besides application data
+    /// (one entry when the connection ends, when there was any).
+    TlsAfterHandshake(TlsAfterHandshake),
     /// A TCP or UDP flow no dissector claimed (its L4 entry, at flow end).
     Flow(L4Flow),
+}
+
+/// The post-handshake messages and alerts of a TLS connection: TLS 1.3
+/// NewSessionTicket and KeyUpdate (visible when decrypting), alerts such as
+/// close_notify (encrypted too, except where a peer sends them in clear).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TlsAfterHandshake {
+    /// Handshake messages, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ks_proto_tls::HandshakeMsg>,
+    /// Alerts, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<ks_proto_tls::Alert>,
+    /// Messages and alerts past the cap that were only counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What is known of a TCP, UDP or SCTP flow no dissector claimed. Side A is the
@@ -614,6 +639,10 @@ pub struct Entry {
     pub version: String,
     /// `tcp` or `udp`.
     pub transport: &'static str,
+    /// Carried inside TLS and seen through decryption (`--tls-keylog`); only
+    /// serialised when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
     /// tshark's `tcp.stream` / `udp.stream`.
     pub stream: u64,
     /// The protocol's own session id within the connection: the HTTP/2 stream id

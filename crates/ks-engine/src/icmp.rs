@@ -205,6 +205,7 @@ impl IcmpTracker {
                 protocol: "icmp",
                 version: String::new(),
                 transport,
+                tls: false,
                 stream: linked.unwrap_or(0),
                 stream_id: None,
                 src: Endpoint::from(SocketAddr::new(src, 0)),

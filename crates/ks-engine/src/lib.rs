@@ -42,14 +42,16 @@ mod redis;
 mod sctp;
 mod stats;
 mod stream;
+mod tls;
 mod ws;
 
 pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
 pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, GrpcRequest,
     GrpcResponse, HttpRequest, HttpResponse, Interim, L4Flow, LdapResult, Output, Request,
-    Response, SctpFlow, TcpFlagCounts, WebSocketMessage,
+    Response, SctpFlow, TcpFlagCounts, TlsAfterHandshake, WebSocketMessage,
 };
+pub use ks_tls_decrypt::KeyLog;
 pub use parallel::{dissect_parallel, dissect_parallel_map};
 pub use stats::{Http2Stats, Stats, WsStats};
 

@@ -191,6 +191,7 @@ fn captures() -> Vec<PathBuf> {
         "sctp",
         "ldap",
         "diameter",
+        "tls",
     ] {
         if !testdata().join(dir).is_dir() {
             continue;
@@ -284,9 +285,18 @@ struct KsRun {
 }
 
 fn run_ks(pcap: &Path) -> KsRun {
+    run_ks_with(pcap, None)
+}
+
+/// `keylog`: decrypt TLS with this key log, as `ks-dissect --tls-keylog`.
+fn run_ks_with(pcap: &Path, keylog: Option<&Path>) -> KsRun {
     let source = FileSource::open(pcap).expect("open capture");
     let name = pcap.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut cfg = EngineConfig::default();
+    if let Some(k) = keylog {
+        let text = std::fs::read_to_string(k).expect("key log");
+        cfg.tls.keylog = Some(std::sync::Arc::new(ks_engine::KeyLog::parse(&text)));
+    }
     if LONG_IDLE.contains(&name) {
         cfg.flow_idle_ns = 3 * 3600 * 1_000_000_000;
     }
@@ -441,6 +451,7 @@ fn reference_items(reference: &Value) -> Vec<(Item, u64)> {
         }
         ldap_reference_items(f, stream, frame, &mut out);
         diameter_reference_items(f, stream, frame, &mut out);
+        tls_reference_items(f, stream, frame, &mut out);
         let (methods, paths) = (
             strs(f, "http2.headers.method"),
             strs(f, "http2.headers.path"),
@@ -753,10 +764,159 @@ fn ks_items(entries: &[Entry]) -> Vec<(Item, [u64; 2])> {
     }
     ldap_ks_items(entries, &mut out);
     diameter_ks_items(entries, &mut out);
+    tls_ks_items(entries, &mut out);
     once.sort_by(|a, b| (&a.0, a.1[1]).cmp(&(&b.0, b.1[1])));
     once.dedup_by(|a, b| a.0 == b.0 && a.1[1] == b.1[1]);
     out.extend(once);
     out
+}
+
+/// TLS: every handshake message's type; a ClientHello's legacy version and number
+/// of cipher suites; a ServerHello's (or HelloRetryRequest's) suite and negotiated
+/// version (supported_versions when present); SNI, ALPN strings and alerts.
+fn tls_reference_items(f: &Value, stream: u64, frame: u64, out: &mut Vec<(Item, u64)>) {
+    let types = strs(f, "tls.handshake.type");
+    if types.is_empty() && strs(f, "tls.alert_message.desc").is_empty() {
+        return;
+    }
+    let versions = strs(f, "tls.handshake.version");
+    let suites = strs(f, "tls.handshake.ciphersuite");
+    // Lists longer than 64 values end with `…[+N values]`.
+    let suite_count = suites.iter().fold(0, |n, s| {
+        n + s
+            .strip_prefix("…[+")
+            .and_then(|r| r.strip_suffix(" values]"))
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(1)
+    });
+    for t in &types {
+        out.push(((stream, format!("tls hs {t}")), frame));
+    }
+    // A frame carries the hellos of one direction only (a client's or a server's).
+    if types.iter().any(|t| t == "1") {
+        let v = versions.first().map_or("?", String::as_str);
+        // Several ClientHellos in one frame do not happen in these captures.
+        out.push((
+            (stream, format!("tls client {v} suites={suite_count}")),
+            frame,
+        ));
+    }
+    if types.iter().any(|t| t == "2") {
+        let v = strs(f, "tls.handshake.extensions.supported_version")
+            .first()
+            .or(versions.first())
+            .cloned()
+            .unwrap_or_default();
+        let suite = suites.first().map_or("?", String::as_str);
+        out.push(((stream, format!("tls server {suite} {v}")), frame));
+    }
+    for n in strs(f, "tls.handshake.extensions_server_name") {
+        out.push(((stream, format!("tls sni {n}")), frame));
+    }
+    for a in strs(f, "tls.handshake.extensions_alpn_str") {
+        out.push(((stream, format!("tls alpn {a}")), frame));
+    }
+    for a in strs(f, "tls.alert_message.desc") {
+        out.push(((stream, format!("tls alert {a}")), frame));
+    }
+}
+
+/// tshark's number of a cipher suite ks names (`TLS_AES_128_GCM_SHA256` → `0x1301`).
+fn suite_code(name: &str) -> String {
+    static CODES: std::sync::OnceLock<BTreeMap<String, u16>> = std::sync::OnceLock::new();
+    let codes = CODES.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|id| (ks_proto_tls::names::cipher_name(id), id))
+            .collect()
+    });
+    codes
+        .get(name)
+        .map_or_else(|| name.to_string(), |c| format!("0x{c:04x}"))
+}
+
+/// tshark's version number of ks's display name (`TLS 1.3` → `0x0304`).
+fn tls_version_code(v: &str) -> String {
+    match v {
+        "SSL 3.0" => "0x0300",
+        "TLS 1.0" => "0x0301",
+        "TLS 1.1" => "0x0302",
+        "TLS 1.2" => "0x0303",
+        "TLS 1.3" => "0x0304",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The TLS items of ks's handshake entries, each within the frames of its sender's
+/// side of the entry (and alerts after the handshake, in their own entries).
+fn tls_ks_items(entries: &[Entry], out: &mut Vec<(Item, [u64; 2])>) {
+    for e in entries.iter().filter(|e| e.protocol == "tls") {
+        let range = |d: ks_proto::Direction| match d {
+            ks_proto::Direction::ToServer => e.frames.request,
+            ks_proto::Direction::ToClient => e.frames.response,
+        };
+        if let Some(Request::TlsAfterHandshake(a)) = &e.request {
+            for m in &a.messages {
+                if let Some(fr) = range(m.dir) {
+                    out.push(((e.stream, format!("tls hs {}", m.code)), fr));
+                }
+            }
+            for x in &a.alerts {
+                if let Some(fr) = range(x.dir) {
+                    out.push(((e.stream, format!("tls alert {}", x.code)), fr));
+                }
+            }
+            continue;
+        }
+        let Some(Request::Tls(h)) = &e.request else {
+            continue;
+        };
+        // Encrypted handshake records whose content is unknown have no type in tshark either.
+        // A TLS ≤ 1.2 Finished is listed by ks (it follows ChangeCipherSpec) but has
+        // no type in tshark without keys.
+        let decrypted = h.decryption.as_deref() == Some("decrypted");
+        for m in h
+            .messages
+            .iter()
+            .filter(|m| m.kind != "encrypted" && (decrypted || !m.encrypted))
+        {
+            let Some(fr) = range(m.dir) else { continue };
+            let item = |w: String| ((e.stream, w), fr);
+            out.push(item(format!("tls hs {}", m.code)));
+            if m.code == 1 {
+                if let Some(c) = &h.client_hello {
+                    out.push(item(format!(
+                        "tls client {} suites={}",
+                        tls_version_code(&c.legacy_version),
+                        c.cipher_suites.len()
+                    )));
+                    if let Some(n) = &c.sni {
+                        out.push(item(format!("tls sni {n}")));
+                    }
+                    for a in &c.alpn {
+                        out.push(item(format!("tls alpn {a}")));
+                    }
+                }
+            }
+            if m.code == 2 {
+                if let Some(sh) = &h.server_hello {
+                    out.push(item(format!(
+                        "tls server {} {}",
+                        suite_code(&sh.cipher_suite),
+                        tls_version_code(&sh.version)
+                    )));
+                    if let Some(a) = &sh.alpn {
+                        out.push(item(format!("tls alpn {a}")));
+                    }
+                }
+            }
+        }
+        for a in &h.alerts {
+            if let Some(fr) = range(a.dir) {
+                out.push(((e.stream, format!("tls alert {}", a.code)), fr));
+            }
+        }
+    }
 }
 
 /// LDAP protocolOps that carry an LDAPResult (and so a `ldap.resultCode`).
@@ -1105,12 +1265,23 @@ fn item_differences(reference: &Value, entries: &[Entry]) -> Vec<String> {
 
 /// Differences between ks and the reference for one capture, as readable lines.
 fn differences(pcap: &Path) -> Vec<String> {
+    differences_with(pcap, None)
+}
+
+/// With a key log: against `<stem>.keylog.tshark.json`, made by tshark with the
+/// same key log (`-o tls.keylog_file:`), ks decrypting with it.
+fn differences_with(pcap: &Path, keylog: Option<&Path>) -> Vec<String> {
     let stem = pcap.with_extension("");
+    let suffix = if keylog.is_some() {
+        "keylog.tshark.json"
+    } else {
+        "tshark.json"
+    };
     let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{}.tshark.json", stem.display())).unwrap(),
+        &std::fs::read_to_string(format!("{}.{suffix}", stem.display())).unwrap(),
     )
     .unwrap();
-    let mut ks = run_ks(pcap);
+    let mut ks = run_ks_with(pcap, keylog);
     let mut diffs = item_differences(&reference, &ks.entries);
 
     // Messages: match each reference message to a ks message with equal stream and values,
@@ -1342,6 +1513,12 @@ fn http_messages_and_flows_agree_with_tshark() {
         "icmpv6 echo",
         "redis req",
         "redis err",
+        "tls hs",
+        "tls client",
+        "tls server",
+        "tls sni",
+        "tls alpn",
+        "tls alert",
     ] {
         assert!(
             kinds.get(kind).is_some_and(|n| *n > 0),
@@ -1368,6 +1545,59 @@ fn http_messages_and_flows_agree_with_tshark() {
         stale.is_empty(),
         "listed differences that no longer happen:\n{}",
         stale.join("\n")
+    );
+}
+
+/// Captures with a key log beside them (`<stem>.keylog`): ks decrypting with it agrees
+/// with tshark decrypting with it — the handshake messages inside the encrypted
+/// records, and the HTTP/1 and HTTP/2 messages of the plaintext, frame by frame.
+#[test]
+fn decrypted_tls_agrees_with_tshark_using_the_same_key_log() {
+    let mut unexplained = Vec::new();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut checked = 0;
+    for pcap in captures() {
+        let keylog = pcap.with_extension("keylog");
+        if !keylog.exists() {
+            continue;
+        }
+        checked += 1;
+        let name = pcap.file_name().unwrap().to_str().unwrap().to_string();
+        let reference: Value = serde_json::from_str(
+            &std::fs::read_to_string(pcap.with_extension("keylog.tshark.json")).unwrap(),
+        )
+        .unwrap();
+        for ((_, what), _) in reference_items(&reference) {
+            let kind = what.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            *kinds.entry(kind).or_default() += 1;
+        }
+        *kinds.entry("http".into()).or_default() += reference_messages(&reference).len();
+        for d in differences_with(&pcap, Some(&keylog)) {
+            unexplained.push(format!("{name} (key log): {d}"));
+        }
+    }
+    assert!(
+        checked >= 8,
+        "expected the ks_tls* captures with key logs, found {checked}"
+    );
+    for kind in [
+        "http",
+        "h2 req",
+        "h2 resp",
+        "tls hs",
+        "tls alpn",
+        "tls alert",
+    ] {
+        assert!(
+            kinds.get(kind).is_some_and(|n| *n > 0),
+            "no {kind} compared: {kinds:?}"
+        );
+    }
+    assert!(
+        unexplained.is_empty(),
+        "{} differences with tshark:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
     );
 }
 
