@@ -26,7 +26,7 @@ printf '<!doctype html>\n<html><head><title>ks.test</title></head><body><h1>Hell
 printf '{"service":"ks","items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"}],"ok":true}\n' \
     > "$tmp/www/api/data.json"
 python3 -c 'import sys; sys.stdout.write("".join("%05d TLS records span TCP segments: lorem ipsum dolor sit amet\n" % i for i in range(620)))' \
-    > "$tmp/www/big.txt"   # 40920 bytes
+    > "$tmp/www/big.txt"   # 39680 bytes
 
 # nginx CERT PROTOCOLS [CIPHERS [http2 [EARLY]]]
 nginx_start() {

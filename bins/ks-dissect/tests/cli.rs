@@ -448,3 +448,57 @@ fn entry_ids_are_unique_across_transports() {
     assert_eq!(ids.len(), entries.len());
     assert!(ids.contains("0-0") && ids.contains("udp-0-0"), "{ids:?}");
 }
+
+#[test]
+fn tls_keylog_decrypts_and_marks_the_entries_inside() {
+    let pcap = testdata("tls/ks_tls12_h2.pcap");
+    let keylog = pcap.with_extension("keylog");
+    let (pcap, keylog) = (pcap.to_str().unwrap(), keylog.to_str().unwrap());
+    // Without keys: the handshakes only.
+    let plain = run(&["--format", "jsonl", pcap]);
+    assert!(plain.status.success());
+    let entries = jsonl(&plain);
+    assert!(entries
+        .iter()
+        .all(|e| e["protocol"] == "tls" && e.get("tls").is_none()));
+    // With keys: the HTTP/2 inside, marked, and the table names it.
+    let out = run(&["--format", "jsonl", "--tls-keylog", keylog, pcap]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sessions"), "{stderr}");
+    let entries = jsonl(&out);
+    let h2: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["protocol"] == "http2")
+        .collect();
+    // tshark decrypts 5 requests with this key log (keylog reference).
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata("tls/ks_tls12_h2.keylog.tshark.json")).unwrap(),
+    )
+    .unwrap();
+    let requests = reference["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["fields"]["http2.headers.method"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum::<usize>();
+    assert_eq!(h2.len(), requests);
+    assert!(h2.iter().all(|e| e["tls"] == true));
+    let table = run(&["--tls-keylog", keylog, pcap]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("HTTP2/TLS GET /"), "{text}");
+    assert!(
+        text.contains(
+            "TLS   tls 1.2 sni=ks.test alpn=h2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 ja4=t12d"
+        ),
+        "{text}"
+    );
+    // A key log that cannot be read is a bad argument.
+    let bad = run(&["--tls-keylog", "/nonexistent/keys.log", pcap]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read key log"));
+}
