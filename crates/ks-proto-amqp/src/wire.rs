@@ -6,52 +6,7 @@ use serde::{Serialize, Serializer};
 use crate::spec::{Arg, MethodSpec};
 
 /// Big-endian reader over a borrowed payload; every read is checked.
-pub(crate) struct Rd<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Rd<'a> {
-    pub(crate) fn new(b: &'a [u8]) -> Self {
-        Rd { b }
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.b.is_empty()
-    }
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.b.len() {
-            return None;
-        }
-        let (h, t) = self.b.split_at(n);
-        self.b = t;
-        Some(h)
-    }
-    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        Some(self.arr::<1>()?[0])
-    }
-    pub(crate) fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_be_bytes(self.arr()?))
-    }
-    pub(crate) fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_be_bytes(self.arr()?))
-    }
-    pub(crate) fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_be_bytes(self.arr()?))
-    }
-    pub(crate) fn short_bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()? as usize;
-        self.take(n)
-    }
-    pub(crate) fn long_bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-    pub(crate) fn short_str(&mut self) -> Option<String> {
-        self.short_bytes().map(lossy)
-    }
-}
+pub(crate) use ks_proto::Reader as Rd;
 
 pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -203,7 +158,7 @@ pub(crate) struct Budget {
 /// A field table at nesting `depth` (1 for a top-level table). The table is
 /// length-prefixed, so skipping what is not decoded costs nothing.
 pub(crate) fn table(rd: &mut Rd<'_>, depth: usize, b: &mut Budget) -> Option<FieldValue> {
-    let body = rd.long_bytes()?;
+    let body = rd.vec(4)?;
     if depth > b.max_depth {
         b.capped = true;
         return Some(FieldValue::Capped);
@@ -216,7 +171,7 @@ pub(crate) fn table(rd: &mut Rd<'_>, depth: usize, b: &mut Budget) -> Option<Fie
             break;
         }
         b.entries_left -= 1;
-        let name = sub.short_str()?;
+        let name = sub.vec(1).map(lossy)?;
         let v = value(&mut sub, depth, b)?;
         out.push((name, v));
     }
@@ -224,7 +179,7 @@ pub(crate) fn table(rd: &mut Rd<'_>, depth: usize, b: &mut Budget) -> Option<Fie
 }
 
 fn array(rd: &mut Rd<'_>, depth: usize, b: &mut Budget) -> Option<FieldValue> {
-    let body = rd.long_bytes()?;
+    let body = rd.vec(4)?;
     if depth > b.max_depth {
         b.capped = true;
         return Some(FieldValue::Capped);
@@ -260,8 +215,8 @@ fn value(rd: &mut Rd<'_>, depth: usize, b: &mut Budget) -> Option<FieldValue> {
             scale: rd.u8()?,
             value: rd.u32()?,
         },
-        b'S' => FieldValue::Str(lossy(rd.long_bytes()?)),
-        b'x' => FieldValue::Bytes(rd.long_bytes()?.to_vec()),
+        b'S' => FieldValue::Str(lossy(rd.vec(4)?)),
+        b'x' => FieldValue::Bytes(rd.vec(4)?.to_vec()),
         b'T' => FieldValue::Timestamp(rd.u64()?),
         b'V' => FieldValue::Void,
         b'A' => array(rd, depth + 1, b)?,
@@ -305,8 +260,8 @@ pub(crate) fn arguments(spec: &MethodSpec, payload: &[u8], b: &mut Budget) -> Ar
                 Arg::Short => rd.u16().map(FieldValue::U16),
                 Arg::Long => rd.u32().map(FieldValue::U32),
                 Arg::LongLong => rd.u64().map(FieldValue::U64),
-                Arg::ShortStr => rd.short_bytes().map(|s| FieldValue::Str(lossy(s))),
-                Arg::LongStr => rd.long_bytes().map(|s| FieldValue::Str(lossy(s))),
+                Arg::ShortStr => rd.vec(1).map(|s| FieldValue::Str(lossy(s))),
+                Arg::LongStr => rd.vec(4).map(|s| FieldValue::Str(lossy(s))),
                 Arg::Table => table(&mut rd, 1, b),
                 Arg::Bit => None,
             }
@@ -413,10 +368,10 @@ pub(crate) fn header(payload: &[u8], b: &mut Budget) -> Option<Header> {
     let has = |bit: u16| flags & (1 << bit) != 0;
     let ok = (|| -> Option<()> {
         if has(15) {
-            p.content_type = Some(rd.short_str()?);
+            p.content_type = Some(rd.vec(1).map(lossy)?);
         }
         if has(14) {
-            p.content_encoding = Some(rd.short_str()?);
+            p.content_encoding = Some(rd.vec(1).map(lossy)?);
         }
         if has(13) {
             match table(&mut rd, 1, b)? {
@@ -431,31 +386,31 @@ pub(crate) fn header(payload: &[u8], b: &mut Budget) -> Option<Header> {
             p.priority = Some(rd.u8()?);
         }
         if has(10) {
-            p.correlation_id = Some(rd.short_str()?);
+            p.correlation_id = Some(rd.vec(1).map(lossy)?);
         }
         if has(9) {
-            p.reply_to = Some(rd.short_str()?);
+            p.reply_to = Some(rd.vec(1).map(lossy)?);
         }
         if has(8) {
-            p.expiration = Some(rd.short_str()?);
+            p.expiration = Some(rd.vec(1).map(lossy)?);
         }
         if has(7) {
-            p.message_id = Some(rd.short_str()?);
+            p.message_id = Some(rd.vec(1).map(lossy)?);
         }
         if has(6) {
             p.timestamp = Some(rd.u64()?);
         }
         if has(5) {
-            p.kind = Some(rd.short_str()?);
+            p.kind = Some(rd.vec(1).map(lossy)?);
         }
         if has(4) {
-            p.user_id = Some(rd.short_str()?);
+            p.user_id = Some(rd.vec(1).map(lossy)?);
         }
         if has(3) {
-            p.app_id = Some(rd.short_str()?);
+            p.app_id = Some(rd.vec(1).map(lossy)?);
         }
         if has(2) {
-            p.cluster_id = Some(rd.short_str()?);
+            p.cluster_id = Some(rd.vec(1).map(lossy)?);
         }
         Some(())
     })();

@@ -18,46 +18,8 @@ pub const HRR_RANDOM: [u8; 32] = [
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
-/// A bounds-checked reader.
-pub(crate) struct Rd<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Rd<'a> {
-    pub(crate) fn new(b: &'a [u8]) -> Self {
-        Rd { b }
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.b.is_empty()
-    }
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.b.len() {
-            return None;
-        }
-        let (h, t) = self.b.split_at(n);
-        self.b = t;
-        Some(h)
-    }
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    pub(crate) fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-    pub(crate) fn u24(&mut self) -> Option<usize> {
-        self.take(3)
-            .map(|b| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
-    }
-    /// A vector with a length prefix of `len_bytes` (1, 2 or 3).
-    pub(crate) fn vec(&mut self, len_bytes: u8) -> Option<&'a [u8]> {
-        let n = match len_bytes {
-            1 => usize::from(self.u8()?),
-            2 => usize::from(self.u16()?),
-            _ => self.u24()?,
-        };
-        self.take(n)
-    }
-}
+/// The bounds-checked reader TLS vectors are read with.
+pub(crate) use ks_proto::Reader as Rd;
 
 fn u16s(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
     b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]))

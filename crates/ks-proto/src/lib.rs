@@ -32,6 +32,9 @@
 
 use std::fmt;
 
+mod reader;
+pub use reader::Reader;
+
 /// Direction of bytes in a connection, relative to the client (requester).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
