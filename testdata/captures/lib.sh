@@ -13,6 +13,9 @@ set -euo pipefail
 
 CAPTURES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PCAP_DIR="$(cd "$CAPTURES_DIR/../pcap" && pwd)"
+# Packet-at-a-time writes keep small captures exact; a bulk capture (benches/tls)
+# sets a bigger buffer without them so tcpdump keeps up.
+TCPDUMP_BUFFERING="${TCPDUMP_BUFFERING:--U --immediate-mode -B 32768}"
 
 capture() {
     local out="$1" filter="$2"; shift 2
@@ -23,7 +26,8 @@ capture() {
     ip netns exec "$ns" ip link set lo mtu 1500 up
     ip netns exec "$ns" ip link set lo gso_max_size 1500 gso_max_segs 1
     rm -f "$out"
-    ip netns exec "$ns" tcpdump -i lo -n -U --immediate-mode -B 32768 -Z root -s 0 \
+    # shellcheck disable=SC2086 # several options
+    ip netns exec "$ns" tcpdump -i lo -n $TCPDUMP_BUFFERING -Z root -s 0 \
         -w "$out" "$filter" 2>"$log" &
     local td=$!
     for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done
