@@ -10,7 +10,8 @@
 //! - `tcp_reassembly`: the segment sequence of each TCP flow (payloads cut to 200
 //!   bytes, the rest declared as uncaptured wire bytes), with large and small caps.
 //! - `http1`, `engine`: the reassembled client and server bytes of each TCP flow with
-//!   data, whole and cut into interleaved chunks.
+//!   data, whole and cut into interleaved chunks; `tls` the same for flows that start
+//!   with a TLS handshake record.
 
 use ks_capture::{FileSource, PacketSource};
 use ks_decode::{decode_link, decode_transport, Network, Transport};
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 11] = [
+const TARGETS: [&str; 12] = [
     "pcap_reader",
     "link_ip_decode",
     "tcp_reassembly",
@@ -32,6 +33,7 @@ const TARGETS: [&str; 11] = [
     "graphql",
     "dns",
     "radius",
+    "tls",
 ];
 
 /// Largest seed made from stream bytes (libFuzzer's default `-max_len` follows the
@@ -278,6 +280,10 @@ fn seed_flow(flow: &Flow, out: &mut Out) {
         out.put("http1", &s);
         out.put("engine", &s);
         out.put("http2", &s);
+        // A TLS handshake record (the probe's first bytes).
+        if c.starts_with(&[0x16, 0x03]) {
+            out.put("tls", &s);
+        }
         if upgraded {
             let ws = encode_split(&c[after_head(c)..], &srv[after_head(srv)..], sched);
             out.put("websocket", &ws);
