@@ -22,6 +22,9 @@ fn check_handshake(h: &Handshake, seen: [u64; 2], max_certs: usize) {
         assert!(m.record_end <= seen[m.dir.index()], "{m:?} past {seen:?}");
     }
     assert!(h.alerts.len() <= MAX_ALERTS);
+    for a in &h.alerts {
+        assert!(a.offset < seen[a.dir.index()], "{a:?} past {seen:?}");
+    }
     assert!(h.certificates.len() <= max_certs && h.client_certificates.len() <= max_certs);
     if let Some(c) = &h.client_hello {
         assert!(c.cipher_suites.len() <= MAX_LIST && c.extensions.len() <= MAX_LIST);
@@ -74,9 +77,11 @@ fuzz_target!(|data: &[u8]| {
                 }
                 TlsMessage::Alert { dir, offset, alert } => {
                     assert!(offset < seen[dir.index()]);
-                    assert_eq!(alert.dir, dir);
+                    assert_eq!((alert.dir, alert.offset), (dir, offset));
                 }
                 TlsMessage::Plaintext { .. } => panic!("plaintext without a key log"),
+                // Post-handshake messages are encrypted: only a key log shows them.
+                TlsMessage::PostHandshake(m) => panic!("{m:?} without a key log"),
                 TlsMessage::Event(e) => assert!(e.offset <= seen[e.dir.index()], "{e:?}"),
             }
         }
