@@ -1,5 +1,7 @@
-//! Packet sources for ks: the [`PacketSource`] trait and [`FileSource`], a
-//! streaming reader for pcap and pcapng files.
+//! Packet sources for ks: the [`PacketSource`] trait, [`FileSource`], a
+//! streaming reader for pcap and pcapng files, and on Linux
+//! [`AfPacketSource`], live capture from an
+//! interface (`AF_PACKET`, `TPACKET_V3` ring).
 //!
 //! ```no_run
 //! use ks_capture::{FileSource, PacketSource};
@@ -23,10 +25,18 @@
 //! never panics; it ends the stream with a [`CaptureError`] carrying the
 //! byte offset of the offending record. See `docs/capture.md` for the design.
 
-#![forbid(unsafe_code)]
+// `unsafe` is confined to the AF_PACKET module (system calls and the shared
+// ring); everything else, the file readers included, stays safe code.
+#![deny(unsafe_code)]
 
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod afpacket;
 mod buf;
 mod file;
+
+#[cfg(target_os = "linux")]
+pub use afpacket::{AfPacketConfig, AfPacketSource, AfPacketStats, SockFilter};
 
 pub use file::{FileSource, Format};
 
@@ -96,6 +106,9 @@ pub enum CaptureErrorKind {
     Corrupt,
     /// A length field above [`MAX_PACKET_LEN`] / [`MAX_BLOCK_LEN`].
     TooLarge,
+    /// Live capture: missing privileges, unknown interface, bad ring
+    /// settings, or the interface went away (the message says which).
+    Live,
 }
 
 /// `LINKTYPE_*` values (<https://www.tcpdump.org/linktypes.html>).
