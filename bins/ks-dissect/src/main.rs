@@ -71,6 +71,13 @@ struct Args {
     /// 5-tuple; the output is the same, in the same order, whatever the number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Capture live from this interface (AF_PACKET; needs root or CAP_NET_RAW)
+    /// instead of reading files, e.g. `-i eth0`; Ctrl-C ends it with the summary.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    interface: Option<String>,
+    /// Live capture: stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
     #[command(flatten)]
     limits: Limits,
 }
@@ -79,7 +86,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut files = args.read.clone();
     files.extend(args.files.iter().cloned());
-    if files.is_empty() {
+    if files.is_empty() && args.interface.is_none() {
         eprintln!(
             "ks-dissect: no capture file given (try `ks-dissect FILE` or `ks-dissect --help`)"
         );
@@ -153,6 +160,15 @@ fn main() -> ExitCode {
     let mut total = Stats::default();
     let progress = !args.no_progress && io::stderr().is_terminal();
     out.begin();
+    if let Some(iface) = &args.interface {
+        match live(iface, args.duration, &cfg, &render, &mut out) {
+            Ok(stats) => total.merge(&stats),
+            Err(e) => {
+                eprintln!("ks-dissect: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     for file in &files {
         let mut bar = Progress::new(progress, file);
         let (stats, error) = if threads > 1 && file != "-" {
@@ -222,6 +238,54 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Dissect live traffic of `iface` until Ctrl-C or `duration`, printing each output as
+/// it comes (flushed), and the kernel's drop counters at the end.
+fn live<W: Write>(
+    iface: &str,
+    duration: Option<u64>,
+    cfg: &EngineConfig,
+    render: &Render<'_>,
+    out: &mut Printer<W>,
+) -> Result<Stats, ks_capture::CaptureError> {
+    let source = ks_capture::AfPacketSource::open(ks_capture::AfPacketConfig::new(iface))?;
+    let stop = source.stop_handle();
+    let on_signal = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)) {
+        eprintln!("ks-dissect: Ctrl-C will not stop the capture cleanly: {e}");
+    }
+    if let Some(secs) = duration {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(secs));
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let mut dissector = Dissector::new(source, cfg.clone());
+    let mut error = None;
+    while let Some(item) = dissector.next() {
+        match item {
+            Ok(o) => {
+                if let Some(t) = render.render(&o) {
+                    out.write(&t);
+                    let _ = out.w.flush();
+                }
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    let stats = dissector.engine().stats();
+    if let Ok(k) = dissector.source().stats() {
+        eprintln!(
+            "ks-dissect: {iface}: kernel counted {} packets, dropped {} (ring full {} times)",
+            k.packets, k.drops, k.freeze_q_cnt
+        );
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(stats),
     }
 }
 
