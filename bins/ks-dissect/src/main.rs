@@ -1,6 +1,8 @@
 //! `ks-dissect [OPTIONS] FILE...` — argument parsing and wiring only; the work is
 //! in `ks-engine`.
 
+mod live;
+
 use clap::{Parser, ValueEnum};
 use ks_capture::{FileSource, PacketSource};
 use ks_engine::{
@@ -71,13 +73,41 @@ struct Args {
     /// 5-tuple; the output is the same, in the same order, whatever the number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Capture live from this interface (AF_PACKET; needs root or CAP_NET_RAW)
-    /// instead of reading files, e.g. `-i eth0`; Ctrl-C ends it with the summary.
-    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
-    interface: Option<String>,
-    /// Live capture: stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    duration: Option<u64>,
+    /// Capture live from this interface instead of reading files (may be
+    /// repeated; needs root or CAP_NET_RAW), e.g. `-i eth0`. Entries print as
+    /// they complete; Ctrl-C ends it with the summary.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        help_heading = "Live capture"
+    )]
+    interface: Vec<String>,
+    /// Live capture backend.
+    #[arg(long, value_enum, default_value_t = live::Backend::Afpacket, help_heading = "Live capture")]
+    backend: live::Backend,
+    /// Capture filter in tcpdump syntax, applied in the kernel, e.g. `-f "tcp port 80"`.
+    #[arg(short = 'f', value_name = "FILTER", help_heading = "Live capture")]
+    filter: Option<String>,
+    /// Bytes kept per packet.
+    #[arg(
+        short = 's',
+        long,
+        value_name = "BYTES",
+        default_value_t = 262_144,
+        help_heading = "Live capture"
+    )]
+    snaplen: u32,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS", help_heading = "Live capture")]
+    duration: Option<f64>,
+    /// Stop after this many packets (all interfaces together).
+    #[arg(short = 'c', value_name = "COUNT", help_heading = "Live capture")]
+    count_packets: Option<u64>,
+    /// Also record the packets dissected to this pcapng file (one interface
+    /// description per -i), to dissect them again later.
+    #[arg(short = 'w', value_name = "FILE.pcapng", help_heading = "Live capture")]
+    write: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: Limits,
 }
@@ -86,7 +116,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut files = args.read.clone();
     files.extend(args.files.iter().cloned());
-    if files.is_empty() && args.interface.is_none() {
+    if files.is_empty() && args.interface.is_empty() {
         eprintln!(
             "ks-dissect: no capture file given (try `ks-dissect FILE` or `ks-dissect --help`)"
         );
@@ -160,14 +190,45 @@ fn main() -> ExitCode {
     let mut total = Stats::default();
     let progress = !args.no_progress && io::stderr().is_terminal();
     out.begin();
-    if let Some(iface) = &args.interface {
-        match live(iface, args.duration, &cfg, &render, &mut out) {
-            Ok(stats) => total.merge(&stats),
+    if !args.interface.is_empty() {
+        let largs = live::LiveArgs {
+            interfaces: args.interface.clone(),
+            backend: args.backend,
+            filter: args.filter.clone(),
+            snaplen: args.snaplen,
+            // Live, one worker per interface unless asked: a fanout group
+            // only pays off when one core cannot keep up.
+            workers: args.threads.unwrap_or(1).max(1),
+            write: args.write.clone(),
+            packet_limit: args.count_packets,
+            duration: args.duration,
+        };
+        let (session, recorder) = match live::start(&largs, &cfg) {
+            Ok(v) => v,
             Err(e) => {
                 eprintln!("ks-dissect: {e}");
                 return ExitCode::from(2);
             }
+        };
+        for ev in &session {
+            if live::report(&ev) {
+                failed = true;
+                continue;
+            }
+            if let ks_engine::live::LiveEvent::Output(o) = ev {
+                if let Some(t) = render.render(&o) {
+                    out.write(&t);
+                    if out.w.flush().is_err() {
+                        // stdout closed: stop capturing.
+                        session.stop_handle().store(true, Ordering::Relaxed);
+                    }
+                }
+            }
         }
+        let (summary, write_failed) =
+            live::finish(session, recorder, args.write.as_ref(), args.quiet);
+        failed |= write_failed;
+        total.merge(&summary.stats);
     }
     for file in &files {
         let mut bar = Progress::new(progress, file);
@@ -238,54 +299,6 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Dissect live traffic of `iface` until Ctrl-C or `duration`, printing each output as
-/// it comes (flushed), and the kernel's drop counters at the end.
-fn live<W: Write>(
-    iface: &str,
-    duration: Option<u64>,
-    cfg: &EngineConfig,
-    render: &Render<'_>,
-    out: &mut Printer<W>,
-) -> Result<Stats, ks_capture::CaptureError> {
-    let source = ks_capture::AfPacketSource::open(ks_capture::AfPacketConfig::new(iface))?;
-    let stop = source.stop_handle();
-    let on_signal = stop.clone();
-    if let Err(e) = ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)) {
-        eprintln!("ks-dissect: Ctrl-C will not stop the capture cleanly: {e}");
-    }
-    if let Some(secs) = duration {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(secs));
-            stop.store(true, Ordering::Relaxed);
-        });
-    }
-    let mut dissector = Dissector::new(source, cfg.clone());
-    let mut error = None;
-    while let Some(item) = dissector.next() {
-        match item {
-            Ok(o) => {
-                if let Some(t) = render.render(&o) {
-                    out.write(&t);
-                    let _ = out.w.flush();
-                }
-            }
-            Err(e) => error = Some(e),
-        }
-    }
-    let stats = dissector.engine().stats();
-    if let Ok(k) = dissector.source().stats() {
-        eprintln!(
-            "ks-dissect: {iface}: kernel counted {} packets, dropped {} (ring full {} times)",
-            k.packets, k.drops, k.freeze_q_cnt
-        );
-    }
-    match error {
-        Some(e) => Err(e),
-        None => Ok(stats),
     }
 }
 

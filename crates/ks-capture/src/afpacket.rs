@@ -33,7 +33,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::{linktype, CaptureError, CaptureErrorKind, Packet, PacketSource};
+use crate::{
+    linktype, now_ns, CaptureError, CaptureErrorKind, LiveStats, Packet, PacketSource, SourceEvent,
+};
 
 // Kernel ABI (include/uapi/linux/if_packet.h, if_ether.h, if_arp.h). Stable
 // since Linux 3.2; spelled out here so the layout does not depend on the libc
@@ -730,9 +732,10 @@ impl AfPacketSource {
         self.cursor = None;
     }
 
-    /// Waits up to 100 ms for the socket; `Err` when the socket reports an
-    /// error (interface gone or down).
-    fn wait(&mut self) -> Result<(), CaptureError> {
+    /// Waits up to 100 ms for the socket: `Ok(true)` when it became readable
+    /// (or the wait was interrupted), `Ok(false)` on a timeout, `Err` when the
+    /// socket reports an error (interface gone or down).
+    fn wait(&mut self) -> Result<bool, CaptureError> {
         let mut pfd = libc::pollfd {
             fd: self.fd.as_raw_fd(),
             events: libc::POLLIN | libc::POLLERR,
@@ -743,7 +746,7 @@ impl AfPacketSource {
         if rc < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
-                return Ok(());
+                return Ok(true);
             }
             return Err(self.err(format!("poll: {err}")));
         }
@@ -771,7 +774,7 @@ impl AfPacketSource {
                 return Err(self.err("socket is no longer valid".into()));
             }
         }
-        Ok(())
+        Ok(rc > 0)
     }
 
     /// Parses the packet at the cursor and advances the cursor.
@@ -854,11 +857,27 @@ impl AfPacketSource {
     }
 }
 
-impl PacketSource for AfPacketSource {
-    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+/// What [`AfPacketSource::step`] found.
+enum Step {
+    /// A packet of the current block (as [`Taken::Packet`]).
+    Packet {
+        start: usize,
+        caplen: usize,
+        orig_len: u32,
+        ts_ns: u64,
+    },
+    /// A poll timed out with nothing to read.
+    Idle,
+    End,
+}
+
+impl AfPacketSource {
+    /// Walks the ring to the next packet; with `idle`, also returns
+    /// [`Step::Idle`] when a wait times out.
+    fn step(&mut self, idle: bool) -> Result<Step, CaptureError> {
         loop {
             if self.finished {
-                return Ok(None);
+                return Ok(Step::End);
             }
             if let Some(cur) = self.cursor {
                 if cur.remaining > 0 {
@@ -876,28 +895,12 @@ impl PacketSource for AfPacketSource {
                             orig_len,
                             ts_ns,
                         } => {
-                            self.frame += 1;
-                            self.position += caplen as u64;
-                            // SAFETY: `start + caplen` lies inside the current
-                            // block (checked in `take`). User space owns the
-                            // block until `release_block`, which only runs in a
-                            // later `next_packet` call; that call needs
-                            // `&mut self`, so this borrow has ended by then.
-                            // The mapping lives as long as `self`.
-                            let data = unsafe {
-                                std::slice::from_raw_parts(
-                                    self.block_ptr(self.block).add(start),
-                                    caplen,
-                                )
-                            };
-                            return Ok(Some(Packet {
-                                frame: self.frame,
-                                ts_ns,
-                                link_type: self.link_type,
-                                interface_id: self.interface_id,
+                            return Ok(Step::Packet {
+                                start,
+                                caplen,
                                 orig_len,
-                                data,
-                            }));
+                                ts_ns,
+                            });
                         }
                     }
                     continue;
@@ -906,7 +909,7 @@ impl PacketSource for AfPacketSource {
                 if let Some(left) = self.draining.as_mut() {
                     if *left == 0 {
                         self.finished = true;
-                        return Ok(None);
+                        return Ok(Step::End);
                     }
                     *left -= 1;
                 }
@@ -927,17 +930,82 @@ impl PacketSource for AfPacketSource {
             }
             if self.draining.is_some() {
                 self.finished = true;
-                return Ok(None);
+                return Ok(Step::End);
             }
-            if let Err(e) = self.wait() {
-                self.finished = true;
-                return Err(e);
+            match self.wait() {
+                Err(e) => {
+                    self.finished = true;
+                    return Err(e);
+                }
+                Ok(false) if idle => return Ok(Step::Idle),
+                Ok(_) => {}
             }
+        }
+    }
+
+    /// The packet `step` found, borrowed from the ring.
+    fn packet(&mut self, start: usize, caplen: usize, orig_len: u32, ts_ns: u64) -> Packet<'_> {
+        self.frame += 1;
+        self.position += caplen as u64;
+        // SAFETY: `start + caplen` lies inside the current block (checked in
+        // `take`). User space owns the block until `release_block`, which only
+        // runs in a later `step` call; that call needs `&mut self`, so this
+        // borrow has ended by then. The mapping lives as long as `self`.
+        let data =
+            unsafe { std::slice::from_raw_parts(self.block_ptr(self.block).add(start), caplen) };
+        Packet {
+            frame: self.frame,
+            ts_ns,
+            link_type: self.link_type,
+            interface_id: self.interface_id,
+            orig_len,
+            data,
+        }
+    }
+}
+
+impl PacketSource for AfPacketSource {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        match self.step(false)? {
+            Step::Packet {
+                start,
+                caplen,
+                orig_len,
+                ts_ns,
+            } => Ok(Some(self.packet(start, caplen, orig_len, ts_ns))),
+            Step::Idle | Step::End => Ok(None),
+        }
+    }
+
+    fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, CaptureError> {
+        match self.step(true)? {
+            Step::Packet {
+                start,
+                caplen,
+                orig_len,
+                ts_ns,
+            } => Ok(Some(SourceEvent::Packet(
+                self.packet(start, caplen, orig_len, ts_ns),
+            ))),
+            Step::Idle => Ok(Some(SourceEvent::Idle { now_ns: now_ns() })),
+            Step::End => Ok(None),
         }
     }
 
     fn position(&self) -> u64 {
         self.position
+    }
+
+    fn stop_handle(&self) -> Option<Arc<AtomicBool>> {
+        Some(AfPacketSource::stop_handle(self))
+    }
+
+    fn live_stats(&self) -> Option<LiveStats> {
+        self.stats().ok().map(|s| LiveStats {
+            received: s.packets,
+            dropped: s.drops,
+            overruns: s.freeze_q_cnt,
+        })
     }
 }
 

@@ -25,20 +25,40 @@
 //! never panics; it ends the stream with a [`CaptureError`] carrying the
 //! byte offset of the offending record. See `docs/capture.md` for the design.
 
-// `unsafe` is confined to the AF_PACKET module (system calls and the shared
-// ring); everything else, the file readers included, stays safe code.
+// `unsafe` is confined to the live backends (system calls, shared rings,
+// libpcap's buffer); everything else, the file readers included, stays safe code.
 #![deny(unsafe_code)]
 
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod afpacket;
+#[cfg(all(target_os = "linux", feature = "afxdp"))]
+#[allow(unsafe_code)]
+pub mod afxdp;
 mod buf;
+#[cfg(all(target_os = "linux", feature = "ebpf"))]
+#[allow(unsafe_code)]
+pub mod ebpf;
 mod file;
+#[cfg(all(target_os = "linux", feature = "libpcap"))]
+#[allow(unsafe_code)]
+pub mod libpcap;
+mod pcapng_writer;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 #[cfg(target_os = "linux")]
 pub use afpacket::{AfPacketConfig, AfPacketSource, AfPacketStats, SockFilter};
 
+#[cfg(all(target_os = "linux", feature = "afxdp"))]
+pub use afxdp::{AfXdpConfig, AfXdpSource, AfXdpStats};
+#[cfg(all(target_os = "linux", feature = "ebpf"))]
+pub use ebpf::{EbpfConfig, EbpfSource, EbpfStats};
 pub use file::{FileSource, Format};
+#[cfg(all(target_os = "linux", feature = "libpcap"))]
+pub use libpcap::{compile_filter, PcapConfig, PcapSource};
+pub use pcapng_writer::PcapngWriter;
 
 /// Largest captured length accepted for one packet. Anything larger is a
 /// corrupt length field, not a real packet, and must not cause an allocation.
@@ -78,12 +98,85 @@ pub trait PacketSource {
     fn size_hint(&self) -> Option<u64> {
         None
     }
+    /// Like [`next_packet`](Self::next_packet), but a live source also
+    /// returns [`SourceEvent::Idle`] when nothing arrived for a while (about
+    /// 100 ms), so its consumer can expire idle flows on a quiet link. Files
+    /// never idle: the default forwards to `next_packet`.
+    fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, CaptureError> {
+        Ok(self.next_packet()?.map(SourceEvent::Packet))
+    }
+    /// A flag that, once set, makes a live source end (`Ok(None)`) within
+    /// about 100 ms after delivering what it already holds. `None` for
+    /// sources that end by themselves (files).
+    fn stop_handle(&self) -> Option<Arc<AtomicBool>> {
+        None
+    }
+    /// The kernel's (or library's) counters of a live source: packets
+    /// received and dropped before they reached this process.
+    fn live_stats(&self) -> Option<LiveStats> {
+        None
+    }
+}
+
+impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        (**self).next_packet()
+    }
+    fn position(&self) -> u64 {
+        (**self).position()
+    }
+    fn size_hint(&self) -> Option<u64> {
+        (**self).size_hint()
+    }
+    fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, CaptureError> {
+        (**self).next_event()
+    }
+    fn stop_handle(&self) -> Option<Arc<AtomicBool>> {
+        (**self).stop_handle()
+    }
+    fn live_stats(&self) -> Option<LiveStats> {
+        (**self).live_stats()
+    }
+}
+
+/// What [`PacketSource::next_event`] yields.
+#[derive(Clone, Copy, Debug)]
+pub enum SourceEvent<'a> {
+    /// A packet.
+    Packet(Packet<'a>),
+    /// Nothing arrived for a while; `now_ns` is the wall clock (nanoseconds
+    /// since the Unix epoch, the clock of live packet timestamps).
+    Idle { now_ns: u64 },
+}
+
+/// Counters of a live source since it was opened, as its backend reports
+/// them (AF_PACKET: `PACKET_STATISTICS`; libpcap: `pcap_stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Packets that passed the filter and reached the capture buffer,
+    /// including those dropped there.
+    pub received: u64,
+    /// Packets dropped because the capture buffer was full (this process too
+    /// slow).
+    pub dropped: u64,
+    /// Backend-specific overrun count: AF_PACKET counts the times its ring was
+    /// frozen for lack of a free block; libpcap the packets the interface
+    /// driver dropped (`ps_ifdrop`).
+    pub overruns: u64,
+}
+
+/// The wall clock in nanoseconds since the Unix epoch (0 if the clock is
+/// before 1970).
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// A read or format error, with the byte offset of the record (or header)
-/// that could not be read.
+/// that could not be read (files), or the interface and what went wrong (live).
 #[derive(Debug, thiserror::Error)]
-#[error("{source_name}: {message} at byte offset {offset}")]
+#[error("{}", self.describe())]
 pub struct CaptureError {
     /// File path or the name given to [`FileSource::from_reader`].
     pub source_name: String,
@@ -91,6 +184,19 @@ pub struct CaptureError {
     pub offset: u64,
     pub kind: CaptureErrorKind,
     pub message: String,
+}
+
+impl CaptureError {
+    fn describe(&self) -> String {
+        match self.kind {
+            // A byte offset means nothing to someone capturing live.
+            CaptureErrorKind::Live => format!("{}: {}", self.source_name, self.message),
+            _ => format!(
+                "{}: {} at byte offset {}",
+                self.source_name, self.message, self.offset
+            ),
+        }
+    }
 }
 
 /// Broad class of a [`CaptureError`].

@@ -35,6 +35,7 @@ mod http;
 mod icmp;
 mod kafka;
 mod ldap;
+pub mod live;
 mod paired;
 mod parallel;
 mod radius;
@@ -56,7 +57,7 @@ pub use parallel::{dissect_parallel, dissect_parallel_map};
 pub use stats::{Http2Stats, Stats, WsStats};
 
 use conn::{Conn, Ctx};
-use ks_capture::{CaptureError, Packet, PacketSource};
+use ks_capture::{CaptureError, Packet, PacketSource, SourceEvent};
 use ks_decode::{
     decode_link, decode_transport, DecodeError, Defragmenter, Network, SctpPacket, TcpSegment,
     Transport as L4,
@@ -187,6 +188,16 @@ impl Engine {
     /// Current order key: outputs produced from now on have a larger one.
     pub(crate) fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Tells the engine the time is `now_ns` (wall clock, ns since the Unix
+    /// epoch) when no packet arrived for a while: flows idle longer than
+    /// `flow_idle` are finished, so a quiet live link still gets its entries.
+    /// Offline dissection never needs it (packet timestamps drive the clock).
+    pub fn tick(&mut self, now_ns: u64) {
+        if now_ns >= self.last_sweep_ns.saturating_add(1_000_000_000) {
+            self.sweep(now_ns);
+        }
     }
 
     /// Dissect one packet.
@@ -710,8 +721,9 @@ impl<S: PacketSource> Iterator for Dissector<S> {
                 // A capture error comes after everything dissected before it.
                 return self.error.take().map(Err);
             }
-            match self.source.next_packet() {
-                Ok(Some(p)) => self.engine.process(&p),
+            match self.source.next_event() {
+                Ok(Some(SourceEvent::Packet(p))) => self.engine.process(&p),
+                Ok(Some(SourceEvent::Idle { now_ns })) => self.engine.tick(now_ns),
                 Ok(None) => {
                     self.done = true;
                     self.engine.finish();
