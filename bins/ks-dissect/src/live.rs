@@ -110,6 +110,17 @@ pub fn start(args: &LiveArgs, cfg: &EngineConfig) -> Result<(Live, Option<Record
             s
         })
         .collect();
+    // Said once every source is open (scripts wait for this line, as for
+    // tshark's "Capturing on").
+    eprintln!(
+        "ks-dissect: capturing on {} ({}{})",
+        args.interfaces.join(", "),
+        format!("{:?}", args.backend).to_lowercase(),
+        args.filter
+            .as_ref()
+            .map(|f| format!(", filter {f:?}"))
+            .unwrap_or_default()
+    );
     let live = Live::start(
         live_sources,
         cfg.clone(),
