@@ -205,6 +205,13 @@ fn open(
             "-f: the {backend} backend cannot apply a capture filter (use --backend afpacket or libpcap)"
         )
     };
+    if iface == "any" && args.backend != Backend::Libpcap {
+        return Err(format!(
+            "-i any: only the libpcap backend captures every interface at once (--backend libpcap); \
+             with {}, name the interfaces (-i eth0 -i eth1)",
+            format!("{:?}", args.backend).to_lowercase()
+        ));
+    }
     match args.backend {
         Backend::Afpacket => {
             let mut cfg = ks_capture::AfPacketConfig::new(iface);

@@ -381,6 +381,10 @@ fn live_errors_are_said_before_any_packet_and_exit_2() {
             vec!["-i", "lo", "-w", "/nonexistent-dir/x.pcapng"],
             "nonexistent-dir",
         ),
+        (
+            vec!["-i", "any", "--backend", "afpacket"],
+            "--backend libpcap",
+        ),
     ];
     for (args, says) in cases {
         let out = ks().args(&args).output().unwrap();
