@@ -1,12 +1,14 @@
 //! `ks-dissect -i` for real: a veth pair whose far end sits in a network
-//! namespace this test makes, an HTTP server there (`python3 -m
-//! http.server`), curl as the client, and tcpdump recording the same link at
-//! the same time. For every backend this binary was built with, the entries
-//! printed live equal those of dissecting tcpdump's file, and `-w` gives a
-//! file that dissects to the same entries again.
+//! namespace this test makes, servers there (`python3 -m http.server`,
+//! `redis-server`, `dnsmasq`), curl, redis-cli and dig as clients, and
+//! tcpdump recording the same link at the same time. For every backend this
+//! binary was built with, the entries printed live equal those of dissecting
+//! tcpdump's file, and `-w` gives a file that dissects to the same entries
+//! again.
 //!
 //! Needs root (or CAP_NET_ADMIN + CAP_NET_RAW, CAP_BPF for eBPF), `ip`,
-//! `python3`, `curl`, `tcpdump`: `.ci/run` installs them. Without root every
+//! `python3`, `curl`, `redis-server`, `redis-cli`, `dnsmasq`, `dig`,
+//! `tcpdump`: `.ci/run` installs them. Without root every
 //! test prints "skipped: ..." and returns.
 #![cfg(target_os = "linux")]
 
@@ -48,7 +50,7 @@ struct Net {
     ns: String,
     host: String,
     ns_ip: String,
-    server: Option<Child>,
+    servers: Vec<Child>,
     dir: PathBuf,
 }
 
@@ -65,7 +67,7 @@ impl Net {
             ns: ns.clone(),
             host: host.clone(),
             ns_ip: format!("10.79.{x}.2"),
-            server: None,
+            servers: Vec::new(),
             dir,
         };
         run(&["ip", "netns", "add", &ns]);
@@ -91,7 +93,7 @@ impl Net {
         let www = net.dir.join("www");
         std::fs::write(www.join("index.html"), "hello from ks-dissect -i\n").unwrap();
         std::fs::write(www.join("big.bin"), vec![b'k'; 300_000]).unwrap();
-        let child = Command::new("ip")
+        let http = Command::new("ip")
             .args(["netns", "exec", &ns, "python3", "-m", "http.server"])
             .arg(PORT.to_string())
             .args(["--bind", &net.ns_ip, "--directory"])
@@ -100,17 +102,59 @@ impl Net {
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start python3 -m http.server");
-        net.server = Some(child);
-        let addr: SocketAddr = format!("{}:{PORT}", net.ns_ip).parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "http.server did not start");
-            std::thread::sleep(Duration::from_millis(100));
+        net.servers.push(http);
+        let redis = Command::new("ip")
+            .args(["netns", "exec", &ns, "redis-server", "--bind", &net.ns_ip])
+            .args(["--port", "6379", "--save", "", "--appendonly", "no"])
+            .args(["--protected-mode", "no", "--dir"])
+            .arg(&net.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start redis-server (apt-get install redis-server)");
+        net.servers.push(redis);
+        let dns = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "dnsmasq",
+                "--keep-in-foreground",
+                "-C",
+            ])
+            .args([
+                "/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+            ])
+            .arg(format!("--listen-address={}", net.ns_ip))
+            .args(["--port=53", "--address=/ks.test/10.1.2.3", "--user=root"])
+            .arg(format!(
+                "--pid-file={}",
+                net.dir.join("dnsmasq.pid").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start dnsmasq (apt-get install dnsmasq-base)");
+        net.servers.push(dns);
+        for port in [PORT, 6379, 53] {
+            let addr: SocketAddr = format!("{}:{port}", net.ns_ip).parse().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "server on port {port} did not start"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         net
     }
 
-    /// Three exchanges: 200, 404, and a 300 kB body (many segments).
+    /// HTTP (200, 404, a 300 kB body: many segments), Redis (SET, GET) and
+    /// DNS over UDP (one query), each checked from the client's side.
     fn traffic(&self) {
         for (path, want) in [("/", "200"), ("/missing", "404"), ("/big.bin", "200")] {
             let out = Command::new("curl")
@@ -128,12 +172,37 @@ impl Net {
                 .expect("cannot run curl");
             assert_eq!(String::from_utf8_lossy(&out.stdout), want, "curl {path}");
         }
+        for (args, want) in [
+            (&["SET", "ks", "live"][..], "OK"),
+            (&["GET", "ks"][..], "live"),
+        ] {
+            let out = Command::new("redis-cli")
+                .args(["-h", &self.ns_ip, "-p", "6379"])
+                .args(args)
+                .output()
+                .expect("cannot run redis-cli (apt-get install redis-tools)");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                want,
+                "{args:?}"
+            );
+        }
+        let out = Command::new("dig")
+            .arg(format!("@{}", self.ns_ip))
+            .args(["ks.test", "A", "+short", "+tries=1", "+time=3"])
+            .output()
+            .expect("cannot run dig (apt-get install bind9-dnsutils)");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "10.1.2.3",
+            "dig"
+        );
     }
 }
 
 impl Drop for Net {
     fn drop(&mut self) {
-        if let Some(mut c) = self.server.take() {
+        for c in &mut self.servers {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -227,20 +296,18 @@ fn lines(b: &[u8]) -> Vec<Value> {
 }
 
 /// What an entry says about the exchange, whatever captured it: protocol,
-/// endpoints, request, response, sizes (ids, frame numbers, timestamps
-/// and elapsed times depend on the capture, not on the traffic).
+/// endpoints, request and response as dissected (ids, frame numbers,
+/// timestamps and elapsed times depend on the capture, not on the traffic).
 fn exchange(e: &Value) -> String {
     format!(
-        "{} {}:{} -> {}:{} {} {} -> {} ({} bytes)",
+        "{} {}:{} -> {}:{} {} => {}",
         e["protocol"],
         e["src"]["ip"],
         e["src"]["port"],
         e["dst"]["ip"],
         e["dst"]["port"],
-        e["request"]["method"],
-        e["request"]["path"],
-        e["response"]["status"],
-        e["response"]["body_size"],
+        e["request"],
+        e["response"],
     )
 }
 
@@ -299,8 +366,13 @@ fn live_entries_equal_those_of_tcpdumps_capture_for_every_backend() {
         );
 
         let live = lines(&out.stdout);
-        let http: Vec<&Value> = live.iter().filter(|e| e["protocol"] == "http").collect();
-        assert_eq!(http.len(), 3, "{backend}: {live:#?}");
+        let count = |p: &str| live.iter().filter(|e| e["protocol"] == p).count();
+        assert_eq!(
+            (count("http"), count("redis"), count("dns")),
+            (3, 2, 1),
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let reference = offline(&tcpdump_file);
         assert_eq!(
             sorted(&live, exchange),
