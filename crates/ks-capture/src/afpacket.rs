@@ -25,7 +25,6 @@
 //! is still alive at that moment. See `docs/capture.md`.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -33,6 +32,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::sys::{interface_index, is_perm, live_err, page_size, setsockopt, socket_error};
 use crate::{
     linktype, now_ns, CaptureError, CaptureErrorKind, LiveStats, Packet, PacketSource, SourceEvent,
 };
@@ -320,48 +320,6 @@ pub struct AfPacketSource {
 // affinity. Moving the whole source to another thread is sound.
 unsafe impl Send for AfPacketSource {}
 
-fn live_err(name: &str, message: String) -> CaptureError {
-    CaptureError {
-        source_name: name.to_string(),
-        offset: 0,
-        kind: CaptureErrorKind::Live,
-        message,
-    }
-}
-
-fn setsockopt<T>(fd: RawFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
-    // SAFETY: `val` is a valid, initialised `T` for the duration of the call and
-    // the length passed is its exact size; the kernel only reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            (val as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-fn is_perm(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
-}
-
 /// Checks the configuration before any system call; returns the frame count.
 fn validate(cfg: &AfPacketConfig) -> Result<u32, String> {
     let name = &cfg.interface;
@@ -431,13 +389,7 @@ impl AfPacketSource {
         let e = |m: String| live_err(&name, m);
         let frame_nr = validate(&cfg).map_err(e)?;
 
-        let cname = CString::new(name.as_str())
-            .map_err(|_| e(format!("no network interface named {name:?}")))?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(e(format!("no network interface named {name:?}")));
-        }
+        let ifindex = interface_index(&name).map_err(e)?;
 
         // Protocol 0: the socket receives nothing until `bind` below, so the
         // ring never holds packets of other interfaces.
@@ -751,18 +703,7 @@ impl AfPacketSource {
             return Err(self.err(format!("poll: {err}")));
         }
         if pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-            let mut soerr: libc::c_int = 0;
-            let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-            // SAFETY: `soerr` is writable for `len` bytes.
-            unsafe {
-                libc::getsockopt(
-                    self.fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_ERROR,
-                    (&mut soerr as *mut libc::c_int).cast(),
-                    &mut len,
-                );
-            }
+            let soerr = socket_error(self.fd.as_raw_fd());
             if soerr == libc::ENETDOWN {
                 return Err(self.err("the interface went down or was removed".into()));
             }

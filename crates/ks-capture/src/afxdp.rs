@@ -110,6 +110,7 @@ use xsk_rs::config::{
 };
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
+use crate::sys::{interface_index, is_perm, live_err, page_size};
 use crate::{
     linktype, now_ns, CaptureError, CaptureErrorKind, LiveStats, Packet, PacketSource, SourceEvent,
 };
@@ -286,29 +287,6 @@ const _: () = {
     assert_send::<AfXdpSource>();
 };
 
-fn live_err(name: &str, message: String) -> CaptureError {
-    CaptureError {
-        source_name: name.to_string(),
-        offset: 0,
-        kind: CaptureErrorKind::Live,
-        message,
-    }
-}
-
-fn is_perm(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
-}
-
-fn page_size() -> u32 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u32
-    } else {
-        4096
-    }
-}
-
 /// The OS error under an xsk-rs error (its `source()`), if any.
 fn os_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
     e.source().and_then(|s| s.downcast_ref::<io::Error>())
@@ -328,7 +306,7 @@ fn validate(cfg: &AfXdpConfig) -> Result<(), String> {
     if cfg.snaplen == 0 {
         return Err("snaplen must be at least 1".into());
     }
-    let page = page_size();
+    let page = page_size() as u32;
     let fs = cfg.frame_size;
     if !fs.is_power_of_two() || !(MIN_FRAME_SIZE..=page.max(MIN_FRAME_SIZE)).contains(&fs) {
         return Err(format!(
@@ -425,13 +403,7 @@ impl AfXdpSource {
         let e = |m: String| live_err(&name, m);
         validate(cfg).map_err(e)?;
 
-        let cname = CString::new(name.as_str())
-            .map_err(|_| e(format!("no network interface named {name:?}")))?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(e(format!("no network interface named {name:?}")));
-        }
+        let ifindex = interface_index(&name).map_err(e)?;
 
         let ring = |n: u32| QueueSize::new(n).map_err(|err| e(err.to_string()));
         let umem_cfg = UmemConfig::builder()
@@ -473,6 +445,9 @@ impl AfXdpSource {
             .xdp_flags(xdp)
             .bind_flags(bind)
             .build();
+        // `interface_index` accepted the name, so it has no NUL byte.
+        let cname = CString::new(name.as_str())
+            .map_err(|_| e(format!("no network interface named {name:?}")))?;
         let iface = Interface::new(cname);
         // SAFETY: the UMEM is fresh and not shared with any other socket, so
         // the XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD requirement of a shared,

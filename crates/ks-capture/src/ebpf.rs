@@ -55,7 +55,6 @@
 //! 5.8 — and Linux 5.8 or later (ring buffers, `bpf_ktime_get_boot_ns`).
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -67,6 +66,9 @@ use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::SocketFilter;
 use aya::EbpfLoader;
 
+use crate::sys::{
+    interface_index, io_cause, is_perm, live_err, page_size, setsockopt, socket_error,
+};
 use crate::{
     linktype, now_ns, CaptureError, CaptureErrorKind, LiveStats, Packet, PacketSource, SourceEvent,
 };
@@ -182,31 +184,6 @@ pub struct EbpfSource {
     finished: bool,
 }
 
-fn live_err(name: &str, message: String) -> CaptureError {
-    CaptureError {
-        source_name: name.to_string(),
-        offset: 0,
-        kind: CaptureErrorKind::Live,
-        message,
-    }
-}
-
-fn is_perm(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
-}
-
-/// The first `io::Error` in an error's source chain.
-fn io_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            return Some(io);
-        }
-        cur = err.source();
-    }
-    None
-}
-
 /// Text for an aya error: the whole source chain (aya's top-level messages
 /// alone, e.g. "map error", say little), with what is missing when the kernel
 /// said EPERM.
@@ -233,25 +210,6 @@ fn bpf_err(what: &str, e: &(dyn std::error::Error + 'static)) -> String {
             )
         }
         _ => msg,
-    }
-}
-
-fn setsockopt<T>(fd: RawFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
-    // SAFETY: `val` is a valid, initialised `T` for the duration of the call and
-    // the length passed is its exact size; the kernel only reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            (val as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 
@@ -302,16 +260,6 @@ fn clock_offset() -> i64 {
     best.1
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
-}
-
 /// Checks the configuration before any system call.
 fn validate(cfg: &EbpfConfig) -> Result<(), String> {
     let name = &cfg.interface;
@@ -355,13 +303,7 @@ impl EbpfSource {
         let e = |m: String| live_err(&name, m);
         validate(&cfg).map_err(e)?;
 
-        let cname = CString::new(name.as_str())
-            .map_err(|_| e(format!("no network interface named {name:?}")))?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(e(format!("no network interface named {name:?}")));
-        }
+        let ifindex = interface_index(&name).map_err(e)?;
 
         // Protocol 0: the socket receives nothing (and the program does not
         // run) until it is bound for ETH_P_ALL, after the program is attached.
@@ -576,18 +518,7 @@ impl EbpfSource {
             return Err(self.err(format!("poll: {err}")));
         }
         if pfds[1].revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-            let mut soerr: libc::c_int = 0;
-            let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-            // SAFETY: `soerr` is writable for `len` bytes.
-            unsafe {
-                libc::getsockopt(
-                    self.sock.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_ERROR,
-                    (&mut soerr as *mut libc::c_int).cast(),
-                    &mut len,
-                );
-            }
+            let soerr = socket_error(self.sock.as_raw_fd());
             if soerr == libc::ENETDOWN {
                 return Err(self.err("the interface went down or was removed".into()));
             }

@@ -44,6 +44,9 @@ mod file;
 #[allow(unsafe_code)]
 pub mod libpcap;
 mod pcapng_writer;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod sys;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -28,7 +28,8 @@ use std::time::Instant;
 use pcap::{Active, Capture, Linktype, Precision};
 
 use crate::afpacket::SockFilter;
-use crate::{now_ns, CaptureError, CaptureErrorKind, LiveStats, Packet, PacketSource, SourceEvent};
+use crate::sys::live_err;
+use crate::{now_ns, CaptureError, LiveStats, Packet, PacketSource, SourceEvent};
 
 /// Settings for [`PcapSource::open`]; `PcapConfig::new("eth0")` gives the
 /// defaults below.
@@ -79,15 +80,6 @@ pub struct PcapSource {
 
 /// How long one wait lasts before the stop flag is looked at again.
 const POLL_MS: libc::c_int = 100;
-
-fn live_err(name: &str, message: String) -> CaptureError {
-    CaptureError {
-        source_name: name.to_string(),
-        offset: 0,
-        kind: CaptureErrorKind::Live,
-        message,
-    }
-}
 
 /// libpcap's message, with what to do about it when it is a permission error.
 fn explain(e: &pcap::Error) -> String {
