@@ -192,9 +192,6 @@ impl PcapSource {
                 self.finished = true;
                 return Ok(None);
             }
-            if self.stats_at.elapsed().as_secs() >= 1 {
-                self.refresh_stats();
-            }
             match self.cap.next_packet() {
                 Ok(p) => {
                     let h = *p.header;
@@ -224,6 +221,11 @@ impl PcapSource {
                 }
                 // Non-blocking mode: nothing to read right now.
                 Err(pcap::Error::TimeoutExpired) => {
+                    // Counters are refreshed between bursts, not per packet
+                    // (and at the end, whatever happens).
+                    if self.stats_at.elapsed().as_secs() >= 1 {
+                        self.refresh_stats();
+                    }
                     if !self.wait()? && idle {
                         return Ok(Some(SourceEvent::Idle { now_ns: now_ns() }));
                     }
