@@ -11,12 +11,12 @@
 //! use ks_query::Filter;
 //!
 //! let filter = Filter::new(r#"http && method == "GET" && status_code == 200"#).unwrap();
-//! let source = FileSource::open("../../testdata/pcap/http.pcap").unwrap();
+//! let source = FileSource::open("../../testdata/pcap/http1/zeek_http_methods.pcap").unwrap();
 //! let ok = Dissector::new(source, EngineConfig::default())
 //!     .filter_map(Result::ok)
 //!     .filter(|o| matches!(o, Output::Entry(e) if filter.matches(e)))
 //!     .count();
-//! assert_eq!(ok, 1);
+//! assert_eq!(ok, 3); // tshark: three GETs answered 200
 //!
 //! // Refused before any packet is read, with the place and the reason.
 //! let err = Filter::new("http && status_code >= ").unwrap_err();

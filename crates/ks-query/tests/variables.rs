@@ -92,11 +92,10 @@ fn http1_request_and_response_variables_agree_with_tshark() {
             } else {
                 no("url != \"\"", e);
             }
-            // The request's first frame is the entry's time.
-            let t = frame_time_ns(&r, e.frames.request.unwrap()[0])
-                .or(Some(e.ts_ns))
-                .unwrap();
-            assert_eq!(t / 1000, e.ts_ns / 1000);
+            // The request's first frame is the entry's time (when tshark lists that frame).
+            if let Some(t) = frame_time_ns(&r, e.frames.request.unwrap()[0]) {
+                assert_eq!(t / 1000, e.ts_ns / 1000);
+            }
             let Some(rs) = e.frames.response.map(|f| f[1]) else {
                 no("status_code > 0", e);
                 yes("!(status_code > 0)", e);
