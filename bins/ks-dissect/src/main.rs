@@ -49,6 +49,10 @@ struct Args {
     /// `sctp` keep the L4 entries of flows no dissector claimed).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     protocol: Vec<String>,
+    /// Keep only the entries this filter matches (CEL with Kubeshark's KFL2
+    /// variables; docs/filter.md), e.g. -Y 'http && status_code >= 500'.
+    #[arg(short = 'Y', long = "filter", value_name = "EXPR")]
+    display_filter: Option<String>,
     /// Also print a record for every flow when it ends.
     #[arg(long)]
     flows: bool,
@@ -122,6 +126,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // Refused before any packet is read.
+    let display_filter = match args.display_filter.as_deref().map(ks_query::Filter::new) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("ks-dissect: bad filter (-Y):\n{e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut keep = Vec::new();
     for p in &args.protocol {
         // `tcp`, `udp` and `sctp` select the L4 entries of flows no dissector took.
@@ -184,6 +197,9 @@ fn main() -> ExitCode {
         keep: &keep,
         flows: args.flows,
         count: args.count,
+        filter: display_filter.as_ref(),
+        considered: AtomicU64::new(0),
+        matched: AtomicU64::new(0),
     };
     let started = Instant::now();
     let mut failed = false;
@@ -294,6 +310,14 @@ fn main() -> ExitCode {
     }
     if !args.quiet {
         summary(&total, started.elapsed());
+        if let Some(f) = &display_filter {
+            eprintln!(
+                "ks-dissect: filter {:?} matched {} of {} entries",
+                f.source(),
+                render.matched.load(Ordering::Relaxed),
+                render.considered.load(Ordering::Relaxed)
+            );
+        }
     }
     if failed {
         ExitCode::FAILURE
@@ -455,12 +479,27 @@ struct Render<'a> {
     keep: &'a [&'static str],
     flows: bool,
     count: bool,
+    /// `-Y`: entries it does not match are not shown.
+    filter: Option<&'a ks_query::Filter>,
+    /// Entries the filter was tried on, and those it matched (for the summary).
+    considered: AtomicU64,
+    matched: AtomicU64,
 }
 
 impl Render<'_> {
     /// The text for one output (with its newline; JSON array separators are the
     /// printer's), or `None` when it is not shown.
     fn render(&self, o: &Output) -> Option<Vec<u8>> {
+        if let (Output::Entry(e), Some(f)) = (o, self.filter) {
+            if !self.keep.is_empty() && !self.keep.contains(&e.protocol) {
+                return None;
+            }
+            self.considered.fetch_add(1, Ordering::Relaxed);
+            if !f.matches(e) {
+                return None;
+            }
+            self.matched.fetch_add(1, Ordering::Relaxed);
+        }
         if self.count {
             return None;
         }
