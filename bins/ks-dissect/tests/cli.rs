@@ -502,3 +502,77 @@ fn tls_keylog_decrypts_and_marks_the_entries_inside() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read key log"));
 }
+
+/// `-Y` on zeek_http_methods.pcap: as many entries as the tshark reference has
+/// responses with status 400 or more, in every format.
+#[test]
+fn display_filter_keeps_matching_entries_in_every_format() {
+    let rel = "http1/zeek_http_methods.pcap";
+    let file = testdata(rel);
+    let file = file.to_str().unwrap();
+    let errors = reference(rel)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| {
+            m["fields"]["http.response.code"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|c| c.as_str().unwrap().parse::<u16>().unwrap() >= 400)
+        .count();
+    assert!(errors > 10);
+    let expr = "http && status_code >= 400";
+    let out = run(&["--format", "jsonl", "-Y", expr, file]);
+    assert!(out.status.success());
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), errors);
+    assert!(lines
+        .iter()
+        .all(|e| e["response"]["status"].as_u64().unwrap() >= 400));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let all = run(&["--format", "jsonl", file]);
+    let total = jsonl(&all).len();
+    assert!(
+        err.contains(&format!(
+            "filter \"{expr}\" matched {errors} of {total} entries"
+        )),
+        "{err}"
+    );
+    // The same entries in table and JSON array form, and counted with --count.
+    let table = run(&["--filter", expr, file]);
+    assert_eq!(
+        String::from_utf8_lossy(&table.stdout).lines().count(),
+        errors
+    );
+    let json = run(&["--format", "json", "-Y", expr, file]);
+    let arr: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(arr.as_array().unwrap().len(), errors);
+    let count = run(&["--count", "-Y", expr, file]);
+    assert!(count.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&count.stderr).contains(&format!("matched {errors} of")));
+    // Several threads: same entries, same order.
+    let two = run(&["--format", "jsonl", "--threads", "2", "-Y", expr, file]);
+    assert_eq!(two.stdout, out.stdout);
+}
+
+#[test]
+fn a_bad_display_filter_exits_2_before_reading_with_a_caret() {
+    let out = run(&["-Y", "http && status_code >= ", &bro_org()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "ks-dissect: bad filter (-Y):");
+    assert_eq!(lines[1], "http && status_code >= ");
+    assert_eq!(
+        lines[2],
+        "                       ^ unexpected end of the expression"
+    );
+    assert!(!err.contains("packets"), "nothing was read: {err}");
+    // --help shows -Y with an example.
+    let help = String::from_utf8_lossy(&run(&["--help"]).stdout).to_string();
+    assert!(help.contains("-Y, --filter <EXPR>"), "{help}");
+    assert!(help.contains("http && status_code >= 500"), "{help}");
+}
