@@ -9,6 +9,7 @@
 #   ks-dissect --format jsonl FILE > /dev/null      (full dissection and output)
 #   ks-dissect --count FILE                         (full dissection, no output)
 #   the same with --threads 1 and --threads 2       (when ks-dissect --help lists --threads)
+#   both with -Y 'http && status_code >= 500'      (when it lists -Y: what filtering costs)
 #   tshark -n -r FILE -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info > /dev/null
 # and prints the median wall time, MB/s, packets/s, entries/s, peak RSS and the ks/tshark
 # ratios as a Markdown table. See docs/performance.md.
@@ -143,6 +144,9 @@ run_once() {
 
 THREADS=0
 "$KS" --help 2>/dev/null | grep -q -- '--threads' && THREADS=1
+FILTER=0
+"$KS" --help 2>/dev/null | grep -q -- '-Y, --filter' && FILTER=1
+FILTER_EXPR='http && status_code >= 500'
 NPROC=$(nproc)
 
 echo
@@ -164,6 +168,7 @@ for f in "${FILES[@]}"; do
     log "timing on $f ($bytes bytes)"
     modes=("jsonl" "count")
     [ "$THREADS" = 1 ] && modes+=("jsonl-t1" "count-t1" "jsonl-t2" "count-t2")
+    [ "$FILTER" = 1 ] && modes+=("jsonl-Y" "count-Y")
     for m in "${modes[@]}"; do
         args=()
         case "$m" in
@@ -173,6 +178,7 @@ for f in "${FILES[@]}"; do
         case "$m" in
             *-t1) args+=(--threads 1) ;;
             *-t2) args+=(--threads 2) ;;
+            *-Y) args+=(-Y "$FILTER_EXPR") ;;
         esac
         log "  ks-dissect ${args[*]} ($RUNS runs)"
         run "ks-$m" "$RUNS" "$KS" --no-progress "${args[@]}" "$f"
@@ -203,6 +209,8 @@ for f in "${FILES[@]}"; do
                 count-t1) label="ks-dissect --count --threads 1" ;;
                 jsonl-t2) label="ks-dissect --format jsonl --threads 2" ;;
                 count-t2) label="ks-dissect --count --threads 2" ;;
+                jsonl-Y) label="ks-dissect --format jsonl -Y '$FILTER_EXPR'" ;;
+                count-Y) label="ks-dissect --count -Y '$FILTER_EXPR'" ;;
             esac
         fi
         read -r s rss _ ent <"$TMP/$name.res"

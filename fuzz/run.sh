@@ -7,7 +7,7 @@
 #   SANITIZER=none|address   none (default) builds with the stable toolchain as is;
 #                            address (ASan) needs -Zsanitizer, so the script sets
 #                            RUSTC_BOOTSTRAP=1 for it. See docs/fuzzing.md.
-#   TARGETS="http1 engine"   a subset (default: all nineteen)
+#   TARGETS="http1 engine"   a subset (default: all twenty)
 #   SECS_<target>=N          seconds for one target (e.g. SECS_engine=900), overriding
 #                            SECONDS_PER_TARGET: the targets' exec rates differ 10x
 #
@@ -21,7 +21,7 @@ cd "$(dirname "$0")"
 
 SECS=${1:-60}
 SANITIZER=${SANITIZER:-none}
-TARGETS=${TARGETS:-"pcap_reader link_ip_decode tcp_reassembly http1 engine http2 websocket grpc graphql redis kafka amqp dns radius icmp ldap diameter sctp tls"}
+TARGETS=${TARGETS:-"pcap_reader link_ip_decode tcp_reassembly http1 engine http2 websocket grpc graphql redis kafka amqp dns radius icmp ldap diameter sctp tls query"}
 
 case "$SANITIZER" in
 none) ;;

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 12] = [
+const TARGETS: [&str; 13] = [
     "pcap_reader",
     "link_ip_decode",
     "tcp_reassembly",
@@ -34,6 +34,7 @@ const TARGETS: [&str; 12] = [
     "dns",
     "radius",
     "tls",
+    "query",
 ];
 
 /// Largest seed made from stream bytes (libFuzzer's default `-max_len` follows the
@@ -114,6 +115,11 @@ fn main() {
     }
     for s in fragment_seeds() {
         out.put("link_ip_decode", &s);
+    }
+    // Filters: every documented variable's example, with no stream bytes (the
+    // bundled entries are tried anyway).
+    for v in ks_query::VARIABLES {
+        out.put("query", format!("{}\0", v.example).as_bytes());
     }
     println!("{} captures", files.len());
     for (t, n) in &out.written {
