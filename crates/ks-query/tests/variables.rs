@@ -379,3 +379,158 @@ fn hex_text(s: &str) -> Option<String> {
         .collect();
     String::from_utf8(bytes).ok()
 }
+
+/// Over every bundled capture: when a protocol variable is true for an entry,
+/// tshark's protocol stacks (`frame.protocols`) of the entry's frames name
+/// that protocol; and exactly one of the application booleans holds.
+#[test]
+fn protocol_booleans_agree_with_tshark_protocol_stacks() {
+    // variable -> tshark protocol names that stand for it.
+    let names: &[(&str, &[&str])] = &[
+        ("http2", &["http2"]),
+        ("grpc", &["grpc"]),
+        ("websocket", &["websocket", "http2"]),
+        ("redis", &["resp"]),
+        ("kafka", &["kafka"]),
+        ("amqp", &["amqp"]),
+        ("dns", &["dns", "mdns"]),
+        ("ldap", &["ldap", "cldap"]),
+        ("radius", &["radius"]),
+        ("diameter", &["diameter"]),
+        ("icmp", &["icmp", "icmpv6"]),
+        ("tcp", &["tcp"]),
+        ("udp", &["udp"]),
+        ("sctp", &["sctp"]),
+    ];
+    let filters: Vec<(&str, Filter, &[&str])> = names
+        .iter()
+        .map(|(v, n)| (*v, Filter::new(v).unwrap(), *n))
+        .collect();
+    let one_app = Filter::new(
+        "[http && !grpc && !gql && !http2, http2 && !grpc && !gql, grpc, gql, websocket, redis, \
+         kafka, amqp, dns, ldap, radius, diameter, icmp, protocol == \"tls\", \
+         protocol in [\"tcp\", \"udp\", \"sctp\"]].filter(b, b).size() == 1",
+    )
+    .unwrap();
+    let mut checked = std::collections::BTreeMap::new();
+    for pcap in common::captures() {
+        let r = reference(&pcap);
+        for e in entries(&pcap) {
+            assert!(
+                one_app.matches(&e),
+                "{}: {} {}",
+                pcap.display(),
+                e.id,
+                e.protocol
+            );
+            // tshark's protocols on the frames of the entry (request and response).
+            let ranges: Vec<[u64; 2]> = [e.frames.request, e.frames.response]
+                .into_iter()
+                .flatten()
+                .collect();
+            let stack: Vec<&str> = r["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    let f = m["frame"].as_u64().unwrap();
+                    ranges.iter().any(|[a, b]| (*a..=*b).contains(&f))
+                })
+                .flat_map(|m| m["protocols"].as_str().unwrap().split(':'))
+                .collect();
+            if stack.is_empty() {
+                continue;
+            }
+            for (v, f, n) in &filters {
+                if f.matches(&e) {
+                    assert!(
+                        n.iter().any(|p| stack.contains(p)),
+                        "{}: entry {} is `{v}` but tshark's frames {:?} are {:?}",
+                        pcap.display(),
+                        e.id,
+                        ranges,
+                        stack
+                    );
+                    *checked.entry(*v).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    for (v, _) in names {
+        assert!(
+            checked.get(v).copied().unwrap_or(0) > 0,
+            "`{v}` never checked: {checked:?}"
+        );
+    }
+}
+
+#[test]
+fn request_bodies_kafka_topic_and_grpc_status_agree_with_tshark() {
+    // Request bodies: the start of tshark's http.file_data on the request frame.
+    let mut bodies = 0;
+    for rel in [
+        "http1/zeek_http_post.pcap",
+        "http1/tcpdump_ipv4_tcp_http_xml.pcap",
+    ] {
+        let pcap = capture(rel);
+        let r = reference(&pcap);
+        for e in entries(&pcap).iter().filter(|e| e.protocol == "http") {
+            if let Some(body) = field(&r, req_frame(e), "http.file_data").first() {
+                let head: String = body.split("…[+").next().unwrap().chars().take(40).collect();
+                if !head.is_empty() {
+                    yes(&format!("request.body.startsWith({})", lit(&head)), e);
+                    no(
+                        &format!("request.body.startsWith({})", lit(&format!("x{head}"))),
+                        e,
+                    );
+                    bodies += 1;
+                }
+            }
+        }
+    }
+    assert!(bodies > 0);
+
+    // kafka_topic: the first topic name tshark shows on the request frame.
+    let pcap = capture("kafka/ks_kafka_clients.pcap");
+    let r = reference(&pcap);
+    let mut topics = 0;
+    for e in entries(&pcap).iter().filter(|e| e.protocol == "kafka") {
+        let names = field(&r, req_frame(e), "kafka.topic_name");
+        if let Some(t) = names.first().filter(|t| *t != "[ Null ]") {
+            yes(&format!("kafka_topic == {}", lit(t)), e);
+            topics += 1;
+        }
+    }
+    assert!(topics > 0);
+
+    // grpc_status: the grpc-status trailer among tshark's HTTP/2 header fields
+    // on the frames of the response.
+    let mut statuses = 0;
+    for pcap in common::captures()
+        .into_iter()
+        .filter(|p| p.to_str().unwrap().contains("/grpc/"))
+    {
+        let r = reference(&pcap);
+        for e in entries(&pcap).iter().filter(|e| e.protocol == "grpc") {
+            let Some([first, last]) = e.frames.response else {
+                continue;
+            };
+            let mut status = None;
+            for f in first..=last {
+                let names = field(&r, f, "http2.header.name");
+                let values = field(&r, f, "http2.header.value");
+                for (n, v) in names.iter().zip(values.iter()) {
+                    if n == "grpc-status" {
+                        status = Some(v.clone());
+                    }
+                }
+            }
+            if let Some(s) = status {
+                yes(&format!("grpc && grpc_status == {s}"), e);
+                no(&format!("grpc_status != {s}"), e);
+                statuses += 1;
+            }
+        }
+    }
+    assert!(statuses > 0);
+}
