@@ -106,7 +106,10 @@ impl Filter {
     /// does not apply to the entry (`status_code` on a DNS entry, a header the
     /// request lacks) is false.
     pub fn matches(&self, entry: &Entry) -> bool {
-        let vars = vars::EntryVars { entry };
+        let vars = vars::EntryVars {
+            entry,
+            whole: std::sync::OnceLock::new(),
+        };
         let mut ctx = Context::with_env(Arc::clone(&self.env));
         ctx.set_variable_resolver(&vars);
         self.tree.eval(&ctx)

@@ -95,6 +95,8 @@ pub(crate) fn is_variable(name: &str) -> bool {
 /// Reads variables from one entry as cel-rust asks for them.
 pub(crate) struct EntryVars<'e> {
     pub(crate) entry: &'e Entry,
+    /// `entry` converted once per evaluation, however often the filter names it.
+    pub(crate) whole: std::sync::OnceLock<Option<Box<dyn Val>>>,
 }
 
 fn boolean<'b>(b: bool) -> Option<CowVal<'b, 'b>> {
@@ -310,11 +312,6 @@ impl<'e> EntryVars<'e> {
                 _ => None,
             },
             "summary" => text(&e.summary),
-            "entry" => {
-                let v = cel::to_value(e).ok()?;
-                let v: Box<dyn Val> = v.try_into().ok()?;
-                Some(CowVal::Owned(v))
-            }
             crate::logic::NOW_VAR => Some(CowVal::owned(now())),
             _ => None,
         }
@@ -323,6 +320,13 @@ impl<'e> EntryVars<'e> {
 
 impl VariableResolver for EntryVars<'_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        if variable == "entry" {
+            let whole = self.whole.get_or_init(|| {
+                let v = cel::to_value(self.entry).ok()?;
+                v.try_into().ok()
+            });
+            return whole.as_deref().map(CowVal::Borrowed);
+        }
         self.read(variable)
     }
 }
