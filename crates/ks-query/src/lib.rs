@@ -79,6 +79,14 @@ impl Filter {
             let (id, message, name) = match u {
                 logic::Unknown::Variable(id, name) => (id, unknown_variable(&name), None),
                 logic::Unknown::Function(id, name) => (id, unknown_function(&name), Some(name)),
+                logic::Unknown::TooDeep(id) => (
+                    id,
+                    format!(
+                        "comprehensions nested deeper than {}",
+                        logic::MAX_COMPREHENSION_DEPTH
+                    ),
+                    None,
+                ),
             };
             let mut at = info.offset_for(id).map_or(0, |(start, _)| start as usize);
             // A call is placed on its `(`: point at the function's name instead.

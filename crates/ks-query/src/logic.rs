@@ -129,10 +129,16 @@ const TYPE_NAMES: &[&str] = &[
 /// The variable that `now()` is rewritten to (not a name a user can type).
 pub(crate) const NOW_VAR: &str = "@now";
 
-/// A name the filter uses that ks does not know, with the node naming it.
+/// Comprehensions (`exists`, `all`, `map`...) nested deeper than this are
+/// refused: each level multiplies the work by a list's length, and a filter
+/// runs on every entry.
+pub(crate) const MAX_COMPREHENSION_DEPTH: usize = 3;
+
+/// What the check refuses, with the node at fault.
 pub(crate) enum Unknown {
     Variable(u64, String),
     Function(u64, String),
+    TooDeep(u64),
 }
 
 /// Checks every identifier and call against what ks knows (`is_var`), and
@@ -173,6 +179,11 @@ pub(crate) fn check(
         Expr::Comprehension(c) => {
             check(&mut c.iter_range, is_var, scope)?;
             check(&mut c.accu_init, is_var, scope)?;
+            // Each level pushes its accumulator (and one or two loop variables).
+            let depth = scope.iter().filter(|s| *s == &c.accu_var).count();
+            if depth >= MAX_COMPREHENSION_DEPTH {
+                return Err(Unknown::TooDeep(id));
+            }
             let before = scope.len();
             scope.push(c.iter_var.clone());
             scope.extend(c.iter_var2.clone());

@@ -61,6 +61,12 @@ fn overlong_and_deep_expressions_are_refused_not_crashed() {
     assert!(err.message().contains("longer than"), "{err}");
     let deep = "(".repeat(500) + "http" + &")".repeat(500);
     assert!(Filter::new(&deep).is_err());
+    // Comprehensions nest three deep at most: each level multiplies the work.
+    let three = "[1, 2].all(a, [1, 2].all(b, [1, 2].all(c, a + b + c > 0)))";
+    assert!(Filter::new(three).is_ok());
+    let four = "[1].all(a, [1].all(b, [1].all(c, [1].all(d, true))))";
+    let err = Filter::new(four).unwrap_err();
+    assert!(err.message().contains("nested deeper than 3"), "{err}");
     // A long flat chain within the cap compiles and runs.
     let chain = "dns || ".repeat(900) + "http";
     assert!(Filter::new(&chain).is_ok());
