@@ -23,6 +23,8 @@
 #![forbid(unsafe_code)]
 
 pub mod index;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod record;
 pub mod snapshot;
 mod time;
