@@ -64,6 +64,22 @@ struct Args {
     /// entries, marked `"tls": true`.
     #[arg(long, value_name = "FILE")]
     tls_keylog: Option<std::path::PathBuf>,
+    /// Label endpoints with their Kubernetes identity (pod, namespace, workload,
+    /// service, node) from a snapshot: what `kubectl get
+    /// pods,services,endpointslices,nodes,replicasets,deployments -A -o json`
+    /// printed in the cluster (docs/k8s.md).
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Kubernetes",
+        conflicts_with = "kubeconfig"
+    )]
+    k8s_snapshot: Option<std::path::PathBuf>,
+    /// Label endpoints with their Kubernetes identity, watched live from the API
+    /// server this kubeconfig names (needs list/watch on pods, services, nodes,
+    /// endpointslices, replicasets, jobs; docs/k8s.md).
+    #[arg(long, value_name = "PATH", help_heading = "Kubernetes")]
+    kubeconfig: Option<std::path::PathBuf>,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
@@ -176,6 +192,13 @@ fn main() -> ExitCode {
                 eprintln!("ks-dissect: cannot read key log {}: {e}", path.display());
                 return ExitCode::from(2);
             }
+        }
+    }
+    match identity_source(&args) {
+        Ok(ids) => cfg.identity = ids,
+        Err(e) => {
+            eprintln!("ks-dissect: {e}");
+            return ExitCode::from(2);
         }
     }
     let threads = args
@@ -559,8 +582,8 @@ fn table_entry(w: &mut Vec<u8>, e: &Entry) {
         "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}",
         e.id,
         time,
-        endpoint(&e.src),
-        endpoint(&e.dst),
+        endpoint_name(&e.src),
+        endpoint_name(&e.dst),
         protocol,
         e.summary,
         elapsed,
@@ -613,6 +636,56 @@ impl<W: Write> Printer<W> {
         }
         self.first = false;
     }
+}
+
+/// The Kubernetes identity source `--k8s-snapshot` or `--kubeconfig` asks for.
+fn identity_source(args: &Args) -> Result<Option<ks_engine::IdentitySource>, String> {
+    use std::sync::Arc;
+    if let Some(path) = &args.k8s_snapshot {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read --k8s-snapshot {}: {e}", path.display()))?;
+        // The snapshot's own time: when the file was written.
+        let taken_ns = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(u64::MAX, |d| d.as_nanos() as u64);
+        let (index, summary) = ks_k8s::snapshot::load(&bytes, taken_ns, Default::default())
+            .map_err(|e| format!("--k8s-snapshot {}: {e}", path.display()))?;
+        if !args.quiet {
+            eprintln!(
+                "ks-dissect: k8s snapshot {}: {} of {} objects indexed",
+                path.display(),
+                summary.indexed,
+                summary.items
+            );
+        }
+        return Ok(Some(ks_engine::IdentitySource(Arc::new(index))));
+    }
+    if let Some(path) = &args.kubeconfig {
+        let live = ks_k8s::live::watch_blocking(
+            Some(path),
+            Default::default(),
+            Duration::from_secs(K8S_WAIT_SECS),
+        )
+        .map_err(|e| format!("--kubeconfig {}: {e}", path.display()))?;
+        if !live.ready() && !args.quiet {
+            eprintln!(
+                "ks-dissect: the API server has not listed everything after {K8S_WAIT_SECS} s; \
+                 going on, names fill in as the watches catch up"
+            );
+        }
+        return Ok(Some(ks_engine::IdentitySource(Arc::new(live))));
+    }
+    Ok(None)
+}
+
+/// How long `--kubeconfig` waits for the first list of every kind.
+const K8S_WAIT_SECS: u64 = 10;
+
+/// An endpoint as the table shows it: its Kubernetes name when known.
+fn endpoint_name(e: &ks_engine::Endpoint) -> String {
+    e.display_name().unwrap_or_else(|| endpoint(e))
 }
 
 fn endpoint(e: &ks_engine::Endpoint) -> String {

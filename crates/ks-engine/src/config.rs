@@ -68,6 +68,21 @@ pub struct EngineConfig {
     /// Dissect only the flows of this shard (multi-threaded runs; see
     /// [`crate::dissect_parallel`]). `None`: all flows.
     pub shard: Option<Shard>,
+    /// Who endpoints are in Kubernetes (`ks-dissect --k8s-snapshot`, `--kubeconfig`).
+    /// When set, the `src` and `dst` of every entry are resolved at the entry's time
+    /// as it leaves the engine (two lookups per entry, none per packet). `None`
+    /// (default): addresses only.
+    pub identity: Option<IdentitySource>,
+}
+
+/// A shared [`ks_k8s::Resolve`]: an offline `ks_k8s::Index` or a live one.
+#[derive(Clone)]
+pub struct IdentitySource(pub std::sync::Arc<dyn ks_k8s::Resolve>);
+
+impl fmt::Debug for IdentitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdentitySource(..)")
+    }
 }
 
 /// One of `count` workers; a flow belongs to the worker its key hashes to.
@@ -115,6 +130,7 @@ impl Default for EngineConfig {
             decode_as: Vec::new(),
             flow_key_vlan: false,
             shard: None,
+            identity: None,
         }
     }
 }

@@ -4,6 +4,7 @@ use base64::Engine as _;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// A message body as an entry shows it: text when the bytes are printable UTF-8,
 /// else base64. Both the check and the encoding happen only when the entry is
@@ -83,13 +84,19 @@ impl Serialize for BodyData {
     }
 }
 
-/// One endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// One endpoint: its address, and who it was in Kubernetes when an identity
+/// source was given ([`crate::EngineConfig::identity`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Endpoint {
     /// IP address.
     pub ip: IpAddr,
     /// Port.
     pub port: u16,
+    /// `name`, `namespace`, `pod`, `node`, `service`, `workload`, `labels`,
+    /// serialised beside `ip` and `port` (docs/k8s.md). Shared: an endpoint's
+    /// identity is looked up once per entry side and never copied.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<Arc<ks_k8s::Identity>>,
 }
 
 impl From<SocketAddr> for Endpoint {
@@ -97,7 +104,20 @@ impl From<SocketAddr> for Endpoint {
         Endpoint {
             ip: a.ip(),
             port: a.port(),
+            k8s: None,
         }
+    }
+}
+
+impl Endpoint {
+    /// The name to show: the Kubernetes name (with the namespace) when known,
+    /// else the address.
+    pub fn display_name(&self) -> Option<String> {
+        let id = self.k8s.as_ref()?;
+        Some(match &id.namespace {
+            Some(ns) => format!("{} ({ns})", id.name),
+            None => id.name.clone(),
+        })
     }
 }
 

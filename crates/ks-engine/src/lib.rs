@@ -46,7 +46,7 @@ mod stream;
 mod tls;
 mod ws;
 
-pub use config::{DecodeAs, DecodeAsError, EngineConfig, Shard, Transport};
+pub use config::{DecodeAs, DecodeAsError, EngineConfig, IdentitySource, Shard, Transport};
 pub use entry::{
     rfc3339_us, BodyData, Endpoint, Entry, EntryError, FlowRecord, Frames, GrpcRequest,
     GrpcResponse, HttpRequest, HttpResponse, Interim, L4Flow, LdapResult, Output, Request,
@@ -121,6 +121,13 @@ pub struct Engine {
     icmp_tracker: icmp::IcmpTracker,
 }
 
+/// Resolves both sides of an entry at its time. Done as entries leave the
+/// engine, so a live index has had as long as possible to learn about a new pod.
+fn label(ids: &dyn ks_k8s::Resolve, e: &mut Entry) {
+    e.src.k8s = ids.resolve_at(e.src.ip, e.src.port, e.ts_ns);
+    e.dst.k8s = ids.resolve_at(e.dst.ip, e.dst.port, e.ts_ns);
+}
+
 impl Engine {
     /// A new engine.
     pub fn new(cfg: EngineConfig) -> Self {
@@ -177,12 +184,16 @@ impl Engine {
 
     /// Next finished entry or flow record, if any.
     pub fn next_output(&mut self) -> Option<Output> {
-        self.out.pop_front().map(|(_, o)| o)
+        self.next_keyed_output().map(|(_, o)| o)
     }
 
     /// Next output with its order key (keys never decrease).
     pub(crate) fn next_keyed_output(&mut self) -> Option<(u64, Output)> {
-        self.out.pop_front()
+        let (key, mut out) = self.out.pop_front()?;
+        if let (Some(ids), Output::Entry(e)) = (&self.cfg.identity, &mut out) {
+            label(&*ids.0, e);
+        }
+        Some((key, out))
     }
 
     /// Current order key: outputs produced from now on have a larger one.

@@ -26,9 +26,11 @@ pub mod index;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod record;
+mod resolve;
 pub mod snapshot;
 mod time;
 
 pub use index::{Identity, Index, IndexConfig, IndexStats, Workload};
 pub use record::Record;
+pub use resolve::Resolve;
 pub use time::parse_rfc3339;

@@ -61,6 +61,22 @@ pub const VARIABLES: &[Variable] = &[
     var("src.port", "int", "Client (or sender) port (0 for ICMP).", "src.port > 32767"),
     var("dst.ip", "string", "Server (or receiver) address, as text.", "dst.ip.startsWith(\"10.42.\")"),
     var("dst.port", "int", "Server (or receiver) port.", "dst.port == 6379"),
+    var("src.name", "string", "Kubernetes name of the client (`--k8s-snapshot`, `--kubeconfig`; docs/k8s.md): its workload's, else its pod's, service's or node's.", "src.name == \"frontend\""),
+    var("src.namespace", "string", "Kubernetes namespace of the client's pod or service.", "src.namespace != dst.namespace"),
+    var("src.pod", "string", "The pod that held the client's address at the entry's time.", "src.pod.startsWith(\"frontend-\")"),
+    var("src.node", "string", "The node of the client's pod (or the node whose address it is).", "src.node == \"worker-1\""),
+    var("src.service", "string", "The client's service: the one whose cluster IP it is, or whose endpoints held its pod's address then.", "src.service == \"checkout\""),
+    var("src.workload.kind", "string", "Kind of the client pod's top controller (`Deployment`, `StatefulSet`, `DaemonSet`, `CronJob`, ...).", "src.workload.kind == \"DaemonSet\""),
+    var("src.workload.name", "string", "Name of the client pod's top controller.", "src.workload.name == \"frontend\""),
+    var("src.labels", "map(string, string)", "Labels of the client's pod.", "src.labels[\"app\"] == \"frontend\""),
+    var("dst.name", "string", "Kubernetes name of the server (as `src.name`).", "dst.name == \"catalogue\""),
+    var("dst.namespace", "string", "Kubernetes namespace of the server's pod or service.", "dst.namespace == \"shop\""),
+    var("dst.pod", "string", "The pod that held the server's address at the entry's time.", "dst.pod == \"redis-0\""),
+    var("dst.node", "string", "The node of the server's pod (or the node whose address it is).", "dst.node != src.node"),
+    var("dst.service", "string", "The server's service: by cluster IP, or by EndpointSlice membership of its pod's address then.", "dst.service == \"catalogue\" && status_code >= 500"),
+    var("dst.workload.kind", "string", "Kind of the server pod's top controller.", "dst.workload.kind == \"StatefulSet\""),
+    var("dst.workload.name", "string", "Name of the server pod's top controller.", "dst.workload.name == \"redis\""),
+    var("dst.labels", "map(string, string)", "Labels of the server's pod.", "dst.labels[\"tier\"] == \"db\""),
     var("timestamp", "timestamp", "Time of the first frame of the request (or of the lone message).", "timestamp > now() - duration(\"5m\")"),
     var("elapsed_time", "int", "Request's first frame to the frame completing the response, in µs; only on answered entries.", "elapsed_time > 100000"),
     var("method", "string", "HTTP method (`:method` on HTTP/2).", "method == \"POST\""),
@@ -176,11 +192,40 @@ impl<'e> EntryVars<'e> {
         matches!(self.entry.protocol, "http" | "http2" | "grpc" | "graphql")
     }
 
-    fn endpoint(&self, e: &ks_engine::Endpoint) -> CowVal<'e, 'e> {
-        map(vec![
+    /// `src` / `dst`: address, and the Kubernetes identity when the entry has
+    /// one (its fields are absent otherwise, so comparisons on them are false).
+    fn endpoint(&self, e: &'e ks_engine::Endpoint) -> CowVal<'e, 'e> {
+        let mut fields: Vec<(&'e str, Box<dyn Val + 'e>)> = vec![
             ("ip", Box::new(CelString::from(e.ip.to_string()))),
             ("port", Box::new(CelInt::from(i64::from(e.port)))),
-        ])
+        ];
+        if let Some(id) = e.k8s.as_deref() {
+            let s = |v: &str| -> Box<dyn Val + 'e> { Box::new(CelString::from(v.to_string())) };
+            fields.push(("name", s(&id.name)));
+            for (k, v) in [
+                ("namespace", &id.namespace),
+                ("pod", &id.pod),
+                ("node", &id.node),
+                ("service", &id.service),
+            ] {
+                if let Some(v) = v {
+                    fields.push((k, s(v)));
+                }
+            }
+            if let Some(w) = &id.workload {
+                fields.push((
+                    "workload",
+                    map(vec![("kind", s(&w.kind)), ("name", s(&w.name))]).into_owned(),
+                ));
+            }
+            let labels: HashMap<CelMapKey<'e>, Box<dyn Val + 'e>> = id
+                .labels
+                .iter()
+                .map(|(k, v)| (CelMapKey::from(k.as_str()), s(v)))
+                .collect();
+            fields.push(("labels", Box::new(CelMap::from(labels))));
+        }
+        map(fields)
     }
 
     /// `request` / `response`: headers and body of HTTP, the payload of a
