@@ -46,24 +46,13 @@ fn jsonl(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn snapshot_labels_both_sides_by_the_time_of_each_entry() {
-    let cap = capture();
-    let snap = snapshot();
-    let plain = jsonl(&run(&["-q", "--format", "jsonl", &cap]));
-    let labelled = jsonl(&run(&[
-        "-q",
-        "--format",
-        "jsonl",
-        "--k8s-snapshot",
-        &snap,
-        &cap,
-    ]));
+/// Checks a labelled run against the plain one: only the identity fields are
+/// new, and they say what the snapshot (or the API server) was made to say.
+fn check_labelled(plain: &[Value], labelled: &[Value]) {
     assert_eq!(plain.len(), labelled.len());
     let mut before = 0;
     let mut after = 0;
-    for (p, l) in plain.iter().zip(&labelled) {
-        // Only the identity fields are new; everything else is as without.
+    for (p, l) in plain.iter().zip(labelled) {
         let mut stripped = l.clone();
         for side in ["src", "dst"] {
             let o = stripped[side].as_object_mut().unwrap();
@@ -106,6 +95,149 @@ fn snapshot_labels_both_sides_by_the_time_of_each_entry() {
         assert_eq!(dst["workload"]["kind"], "StatefulSet");
     }
     assert!(before > 0 && after > 0, "{before} before, {after} after");
+}
+
+#[test]
+fn snapshot_labels_both_sides_by_the_time_of_each_entry() {
+    let cap = capture();
+    let plain = jsonl(&run(&["-q", "--format", "jsonl", &cap]));
+    let labelled = jsonl(&run(&[
+        "-q",
+        "--format",
+        "jsonl",
+        "--k8s-snapshot",
+        &snapshot(),
+        &cap,
+    ]));
+    check_labelled(&plain, &labelled);
+}
+
+/// The same capture labelled live: the snapshot's objects are created on a
+/// real kube-apiserver 1.20 (with the pods' start times of the capture's day,
+/// patched into their status as a kubelet would write them), and
+/// `ks-dissect --kubeconfig` must label it as `--k8s-snapshot` does.
+#[test]
+fn kubeconfig_labels_a_capture_from_a_real_apiserver() {
+    let server = harness::Server::start();
+    let kc = server.kubeconfig();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(live::create_objects(&kc));
+    let cap = capture();
+    let plain = jsonl(&run(&["-q", "--format", "jsonl", &cap]));
+    let labelled = jsonl(&run(&[
+        "-q",
+        "--format",
+        "jsonl",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        &cap,
+    ]));
+    check_labelled(&plain, &labelled);
+    drop(server);
+}
+
+#[path = "../../../crates/ks-k8s/tests/apiserver/harness.rs"]
+mod harness;
+
+/// The objects of testdata/k8s/bro-org.snapshot.json, created through the API.
+mod live {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+    use kube::api::{
+        Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    };
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    /// Creates `obj` and merges `status` into its status subresource.
+    async fn create<K>(api: &Api<K>, obj: Value, status: Option<Value>)
+    where
+        K: kube::Resource
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        let typed: K = serde_json::from_value(obj).unwrap();
+        api.create(&PostParams::default(), &typed).await.unwrap();
+        if let Some(st) = status {
+            api.patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({ "status": st })),
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    pub async fn create_objects(kubeconfig: &Path) {
+        let c = super::harness::client(kubeconfig).await;
+        let snapshot: Value = serde_json::from_str(
+            &std::fs::read_to_string(super::root().join("testdata/k8s/bro-org.snapshot.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        create(
+            &Api::<Namespace>::all(c.clone()),
+            json!({"metadata": {"name": "lab"}}),
+            None,
+        )
+        .await;
+        for item in snapshot["items"].as_array().unwrap() {
+            let mut obj = item.clone();
+            let meta = obj["metadata"].as_object_mut().unwrap();
+            // The server sets these itself.
+            meta.remove("uid");
+            meta.remove("creationTimestamp");
+            let status = obj.as_object_mut().unwrap().remove("status");
+            match item["kind"].as_str().unwrap() {
+                "Node" => create(&Api::<Node>::all(c.clone()), obj, status).await,
+                "Pod" => {
+                    obj["spec"]["containers"] = json!([{"name": "c", "image": "none"}]);
+                    create(&Api::<Pod>::namespaced(c.clone(), "lab"), obj, status).await
+                }
+                "ReplicaSet" => {
+                    obj["spec"] = json!({"selector": {"matchLabels": {"app": "browser"}},
+                        "template": {"metadata": {"labels": {"app": "browser"}},
+                            "spec": {"containers": [{"name": "c", "image": "none"}]}}});
+                    create(
+                        &Api::<ReplicaSet>::namespaced(c.clone(), "lab"),
+                        obj,
+                        status,
+                    )
+                    .await
+                }
+                "Service" => {
+                    // The cluster IP is the server's to allocate in its range.
+                    obj["spec"].as_object_mut().unwrap().remove("clusterIP");
+                    create(&Api::<Service>::namespaced(c.clone(), "lab"), obj, None).await
+                }
+                "EndpointSlice" => {
+                    // 1.20 serves only v1beta1 (`topology` instead of `nodeName`).
+                    let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
+                    let ar = ApiResource::from_gvk_with_plural(&gvk, "endpointslices");
+                    obj["apiVersion"] = json!("discovery.k8s.io/v1beta1");
+                    for ep in obj["endpoints"].as_array_mut().unwrap() {
+                        let ep = ep.as_object_mut().unwrap();
+                        if let Some(node) = ep.remove("nodeName") {
+                            ep.insert("topology".into(), json!({"kubernetes.io/hostname": node}));
+                        }
+                    }
+                    let api: Api<DynamicObject> = Api::namespaced_with(c.clone(), "lab", &ar);
+                    let dynobj: DynamicObject = serde_json::from_value(obj).unwrap();
+                    api.create(&PostParams::default(), &dynobj).await.unwrap();
+                }
+                // Deployments are not watched (the ReplicaSet's owner names it).
+                "Deployment" => {}
+                k => panic!("snapshot kind {k} not handled by the test"),
+            }
+        }
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ struct Held<T> {
     by: T,
 }
 
-/// Holders of one address, oldest first.
+/// Holders of one address, in order of start.
 type History<T> = Vec<Held<T>>;
 
 fn at<T>(h: &History<T>, t: u64) -> Option<&T> {
@@ -97,21 +97,31 @@ fn at<T>(h: &History<T>, t: u64) -> Option<&T> {
 }
 
 fn open<T: PartialEq + Clone>(h: &mut History<T>, by: T, from: u64, cap: usize, dropped: &mut u64) {
-    if let Some(last) = h.last() {
-        if last.by == by && last.span.until.is_none() {
-            return; // still held by the same one
+    if h.iter().any(|x| x.by == by && x.span.until.is_none()) {
+        return; // still held by the same one
+    }
+    // Kept in order of start, whatever order the objects arrive in (a list
+    // may give the new pod before the finished one whose address it took).
+    let pos = h.partition_point(|x| x.span.from <= from);
+    h.insert(
+        pos,
+        Held {
+            span: Span { from, until: None },
+            by,
+        },
+    );
+    // A holder lost the address when a later one started with it.
+    for i in 0..h.len() {
+        if h[i].span.until.is_none() {
+            let next = h[i + 1..]
+                .iter()
+                .find(|x| x.by != h[i].by)
+                .map(|x| x.span.from);
+            if let Some(next) = next {
+                h[i].span.until = Some(next.max(h[i].span.from));
+            }
         }
     }
-    for x in h.iter_mut() {
-        if x.span.until.is_none() && x.by != by {
-            // The address changed hands: the old holder lost it then.
-            x.span.until = Some(from.max(x.span.from));
-        }
-    }
-    h.push(Held {
-        span: Span { from, until: None },
-        by,
-    });
     let closed = h.iter().filter(|x| x.span.until.is_some()).count();
     if closed > cap {
         let mut extra = closed - cap;

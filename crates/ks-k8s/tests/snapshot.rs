@@ -166,6 +166,64 @@ fn a_reused_address_resolves_by_time() {
 }
 
 #[test]
+fn arrival_order_does_not_decide_who_held_an_address() {
+    // A watch's list may give the new pod before the finished one whose
+    // address it took; the start times decide, in either order.
+    let mut old = pod(
+        "shop",
+        "old",
+        "u-old",
+        "10.42.9.9",
+        "2024-05-01T09:00:00Z",
+        None,
+    );
+    old["status"]["phase"] = json!("Succeeded");
+    let new = pod(
+        "shop",
+        "new",
+        "u-new",
+        "10.42.9.9",
+        "2024-05-01T10:00:00Z",
+        None,
+    );
+    let later = pod(
+        "shop",
+        "later",
+        "u-later",
+        "10.42.9.9",
+        "2024-05-01T11:00:00Z",
+        None,
+    );
+    let items = [old, new, later];
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]] {
+        let list = json!({"apiVersion": "v1", "kind": "List",
+            "items": order.iter().map(|&i| items[i].clone()).collect::<Vec<_>>()});
+        let (ix, _) = load(
+            list.to_string().as_bytes(),
+            u64::MAX,
+            IndexConfig::default(),
+        )
+        .unwrap();
+        for (time, who) in [
+            ("2024-05-01T08:59:59Z", None),
+            ("2024-05-01T09:30:00Z", Some("old")),
+            ("2024-05-01T10:00:00Z", Some("new")),
+            ("2024-05-01T10:59:59Z", Some("new")),
+            ("2024-05-01T11:00:00Z", Some("later")),
+            ("2024-05-02T00:00:00Z", Some("later")),
+        ] {
+            assert_eq!(
+                at(&ix, "10.42.9.9", 80, time)
+                    .and_then(|i| i.pod)
+                    .as_deref(),
+                who,
+                "order {order:?} at {time}"
+            );
+        }
+    }
+}
+
+#[test]
 fn services_host_network_pods_node_ports_and_nodes() {
     let ix = index();
     let id = at(&ix, "10.43.0.12", 80, "2024-05-01T11:00:00Z").unwrap();
