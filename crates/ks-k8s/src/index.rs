@@ -6,6 +6,7 @@ use crate::record::{Key, OwnerRef, PodRec, Record, SliceRec, SvcRec};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 /// A workload: the top controller of a pod (`Deployment` for a ReplicaSet's
 /// pods, `CronJob` for a Job's), or the pod's direct owner.
@@ -145,6 +146,9 @@ fn close<T: PartialEq>(h: &mut History<T>, by: &T, until: u64) {
     }
 }
 
+/// A pod's identities already built, one per service it was found in.
+type Built = Vec<(Option<Key>, Arc<Identity>)>;
+
 /// Kubernetes objects indexed by address and time.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -161,6 +165,10 @@ pub struct Index {
     /// Address → services whose EndpointSlices list it, with when.
     endpoint_of: HashMap<IpAddr, History<Key>>,
     node_ips: HashMap<IpAddr, String>,
+    /// Pod identities already built, by pod uid and service: resolving is a
+    /// lookup, not a dozen string copies, for every entry of a busy pod.
+    /// Forgotten when what they were built from changes.
+    built: Mutex<HashMap<String, Built>>,
 }
 
 impl Index {
@@ -187,6 +195,7 @@ impl Index {
     /// creation), that time starts its hold on its addresses, so that traffic
     /// captured before the index saw it still resolves.
     pub fn upsert(&mut self, rec: Record, now_ns: u64) {
+        self.forget_built(&rec);
         let cap = self.cfg.max_history_per_ip;
         match rec {
             Record::Pod(p) => {
@@ -271,6 +280,7 @@ impl Index {
     /// An object was deleted at `now_ns`: its addresses are released then,
     /// and its history stays so that earlier traffic still resolves to it.
     pub fn delete(&mut self, rec: &Record, now_ns: u64) {
+        self.forget_built(rec);
         match rec {
             Record::Pod(p) => {
                 let ips = self.pods.get(&p.uid).map_or(&p.ips, |old| &old.ips).clone();
@@ -303,6 +313,18 @@ impl Index {
                 self.node_ips.retain(|_, name| name != &n.name);
             }
             Record::Owner { .. } => {}
+        }
+    }
+
+    /// Drops the built identities `rec` may change: a pod's own, or all of
+    /// them for an owner, service, slice or node.
+    fn forget_built(&mut self, rec: &Record) {
+        let built = self.built.get_mut().unwrap_or_else(|e| e.into_inner());
+        match rec {
+            Record::Pod(p) => {
+                built.remove(&p.uid);
+            }
+            _ => built.clear(),
         }
     }
 
@@ -339,18 +361,19 @@ impl Index {
         })
     }
 
-    fn pod_identity(&self, p: &PodRec, ip: IpAddr, t: u64) -> Identity {
+    /// The service whose EndpointSlices listed the pod's address at `t`
+    /// (the first by name if several did).
+    fn service_of(&self, p: &PodRec, ip: IpAddr, t: u64) -> Option<&Key> {
+        self.endpoint_of.get(&ip).and_then(|h| {
+            h.iter()
+                .filter(|x| x.span.contains(t) && x.by.0 == p.key.0)
+                .map(|x| &x.by)
+                .min()
+        })
+    }
+
+    fn pod_identity(&self, p: &PodRec, service: Option<&Key>) -> Identity {
         let workload = self.workload(&p.key.0, p);
-        let service = self
-            .endpoint_of
-            .get(&ip)
-            .and_then(|h| {
-                h.iter()
-                    .filter(|x| x.span.contains(t) && x.by.0 == p.key.0)
-                    .map(|x| &x.by.1)
-                    .min()
-            })
-            .cloned();
         Identity {
             name: workload
                 .as_ref()
@@ -358,10 +381,42 @@ impl Index {
             namespace: Some(p.key.0.clone()),
             pod: Some(p.key.1.clone()),
             node: p.node.clone(),
-            service,
+            service: service.map(|k| k.1.clone()),
             workload,
             labels: p.labels.clone(),
         }
+    }
+
+    /// As [`Index::resolve`], shared: a pod's identity is built once (per
+    /// service it is in) and handed out again until something it was built
+    /// from changes. What the engine calls for every entry.
+    pub fn resolve_shared(&self, ip: IpAddr, port: u16, t_ns: u64) -> Option<Arc<Identity>> {
+        let Some((uid, p)) = self
+            .pod_ips
+            .get(&ip)
+            .and_then(|h| at(h, t_ns))
+            .and_then(|uid| Some((uid, self.pods.get(uid)?)))
+        else {
+            return self.resolve(ip, port, t_ns).map(Arc::new);
+        };
+        let service = self.service_of(p, ip, t_ns);
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = built
+            .get(uid)
+            .and_then(|v| v.iter().find(|(k, _)| k.as_ref() == service))
+        {
+            return Some(id.1.clone());
+        }
+        let id = Arc::new(self.pod_identity(p, service));
+        // Bounded: at most a few per pod in practice; start over past that.
+        if built.len() >= self.pods.len().saturating_mul(2).max(1024) {
+            built.clear();
+        }
+        built
+            .entry(uid.clone())
+            .or_default()
+            .push((service.cloned(), id.clone()));
+        Some(id)
     }
 
     /// Who `ip` (and `port`, which tells apart the hostNetwork pods of a node
@@ -369,7 +424,7 @@ impl Index {
     pub fn resolve(&self, ip: IpAddr, port: u16, t_ns: u64) -> Option<Identity> {
         if let Some(uid) = self.pod_ips.get(&ip).and_then(|h| at(h, t_ns)) {
             if let Some(p) = self.pods.get(uid) {
-                return Some(self.pod_identity(p, ip, t_ns));
+                return Some(self.pod_identity(p, self.service_of(p, ip, t_ns)));
             }
         }
         if let Some(key) = self.service_ips.get(&ip).and_then(|h| at(h, t_ns)) {
@@ -388,7 +443,7 @@ impl Index {
                 && p.ports.contains(&port)
                 && p.since_ns.is_none_or(|s| s <= t_ns)
         }) {
-            let mut id = self.pod_identity(p, ip, t_ns);
+            let mut id = self.pod_identity(p, self.service_of(p, ip, t_ns));
             id.node = Some(node.clone());
             return Some(id);
         }

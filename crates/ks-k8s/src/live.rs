@@ -43,6 +43,11 @@ impl LiveIndex {
         self.index.read().ok()?.resolve(ip, port, t_ns)
     }
 
+    /// As [`LiveIndex::resolve`], shared (see [`Index::resolve_shared`]).
+    pub fn resolve_shared(&self, ip: IpAddr, port: u16, t_ns: u64) -> Option<Arc<Identity>> {
+        self.index.read().ok()?.resolve_shared(ip, port, t_ns)
+    }
+
     /// Every watched kind has been listed once.
     pub fn ready(&self) -> bool {
         self.ready.load(std::sync::atomic::Ordering::Acquire) >= KINDS

@@ -15,14 +15,14 @@ pub trait Resolve: Send + Sync {
 
 impl Resolve for crate::Index {
     fn resolve_at(&self, ip: IpAddr, port: u16, t_ns: u64) -> Option<Arc<Identity>> {
-        self.resolve(ip, port, t_ns).map(Arc::new)
+        self.resolve_shared(ip, port, t_ns)
     }
 }
 
 #[cfg(feature = "live")]
 impl Resolve for crate::live::LiveIndex {
     fn resolve_at(&self, ip: IpAddr, port: u16, t_ns: u64) -> Option<Arc<Identity>> {
-        self.resolve(ip, port, t_ns).map(Arc::new)
+        self.resolve_shared(ip, port, t_ns)
     }
 }
 

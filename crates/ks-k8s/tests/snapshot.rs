@@ -100,8 +100,13 @@ fn index() -> Index {
     index
 }
 
+/// Resolves, and checks that the shared (built once) answer the engine uses
+/// is the same as a fresh one.
 fn at(index: &Index, ip: &str, port: u16, time: &str) -> Option<Identity> {
-    index.resolve(ip.parse().unwrap(), port, t(time))
+    let fresh = index.resolve(ip.parse().unwrap(), port, t(time));
+    let shared = index.resolve_shared(ip.parse().unwrap(), port, t(time));
+    assert_eq!(fresh.as_ref(), shared.as_deref(), "{ip}:{port} at {time}");
+    fresh
 }
 
 #[test]
@@ -221,6 +226,34 @@ fn arrival_order_does_not_decide_who_held_an_address() {
             );
         }
     }
+}
+
+#[test]
+fn shared_identities_are_built_once_and_forgotten_on_change() {
+    use ks_k8s::Record;
+    let mut ix = index();
+    let ip = "10.42.1.7".parse().unwrap();
+    let when = t("2024-05-01T11:00:00Z");
+    let a = ix.resolve_shared(ip, 80, when).unwrap();
+    let b = ix.resolve_shared(ip, 80, when).unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&a, &b),
+        "the second answer is the first"
+    );
+    // The pod is relabelled: the next answer says so.
+    let mut p = pod(
+        "shop",
+        "frontend-7d9-x1",
+        "u1",
+        "10.42.1.7",
+        "2024-05-01T10:00:00Z",
+        Some(("ReplicaSet", "frontend-7d9")),
+    );
+    p["metadata"]["labels"]["version"] = json!("v2");
+    ix.upsert(Record::from_json(&p).unwrap(), when);
+    let c = ix.resolve_shared(ip, 80, when).unwrap();
+    assert_eq!(c.labels.get("version").map(String::as_str), Some("v2"));
+    assert_eq!(Some(&*c), ix.resolve(ip, 80, when).as_ref());
 }
 
 #[test]
