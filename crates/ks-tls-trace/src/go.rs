@@ -1,0 +1,1 @@
+//! Go crypto/tls: where to probe (skeleton).
