@@ -1,0 +1,266 @@
+//! Live tests: real programs talk TLS on loopback while a [`Tracer`] runs.
+//! They need root (or CAP_BPF+CAP_PERFMON), curl, python3, openssl and
+//! gnutls-bin. Every test takes the global lock: tracers see each other's
+//! programs otherwise, and the shared names (python3) would mix.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ks_tls_trace::{Direction, Library, TraceConfig, Tracer, Tuple};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An owned copy of a chunk.
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+struct Rec {
+    pid: u32,
+    comm: String,
+    conn: u64,
+    fd: Option<i32>,
+    tuple: Option<Tuple>,
+    direction: Direction,
+    call_len: u64,
+    offset: u64,
+    truncated: bool,
+    library: Library,
+    data: Vec<u8>,
+}
+
+/// A scratch directory with a self-signed certificate.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "ks-tls-trace-{}-{}-{tag}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        let st = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-days", "1", "-keyout"])
+            .arg(p.join("k"))
+            .arg("-out")
+            .arg(p.join("c"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl req failed");
+        Dir(p)
+    }
+
+    /// A copy of the program `bin` named `name` (so its comm is `name`).
+    fn copy_of(&self, bin: &str, name: &str) -> PathBuf {
+        let dst = self.0.join(name);
+        std::fs::copy(bin, &dst).unwrap();
+        dst
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SERVER: &str = r#"
+import ctypes, http.server, ssl, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        n = int(self.path.strip("/") or 0)
+        body = bytes(i % 251 for i in range(n))
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+fn body(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// A Python HTTPS server whose comm is `name`; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Dir, name: &str, env: &[(&str, &Path)]) -> Server {
+        let mut cmd = Command::new("python3");
+        cmd.arg("-c")
+            .arg(SERVER)
+            .arg(name)
+            .arg(dir.0.join("c"))
+            .arg(dir.0.join("k"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        let out = child.stdout.take().unwrap();
+        BufReader::new(out).read_line(&mut line).unwrap();
+        let port = line.trim().parse().expect("server port");
+        Server { child, port }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the curl copy `curl` for `https://127.0.0.1:port/path`; its pid.
+fn curl(curl: &Path, port: u16, path: &str) -> u32 {
+    let mut child = Command::new(curl)
+        .args(["-sk", "--http1.1", "--max-time", "20", "-o", "/dev/null"])
+        .arg(format!("https://127.0.0.1:{port}/{path}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let st = child.wait().unwrap();
+    assert!(st.success(), "curl failed: {st}");
+    pid
+}
+
+fn tracer(cfg: TraceConfig) -> Tracer {
+    Tracer::start(cfg).expect("Tracer::start (run the tests as root)")
+}
+
+/// Collects chunks until `done` says so or 20 s pass.
+fn collect(t: &mut Tracer, mut done: impl FnMut(&[Rec]) -> bool) -> Vec<Rec> {
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut recs = Vec::new();
+    while Instant::now() < until && !done(&recs) {
+        if let Some(c) = t.try_next_chunk(Duration::from_millis(100)).unwrap() {
+            recs.push(Rec {
+                pid: c.pid,
+                comm: c.comm.to_string(),
+                conn: c.conn,
+                fd: c.fd,
+                tuple: c.tuple,
+                direction: c.direction,
+                call_len: c.call_len,
+                offset: c.offset,
+                truncated: c.truncated,
+                library: c.library,
+                data: c.data.to_vec(),
+            });
+        }
+    }
+    recs
+}
+
+/// The bytes of `recs` of process `pid` in direction `d`, in order.
+fn stream(recs: &[Rec], pid: u32, d: Direction) -> Vec<u8> {
+    recs.iter()
+        .filter(|r| r.pid == pid && r.direction == d)
+        .flat_map(|r| r.data.iter().copied())
+        .collect()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn has(recs: &[Rec], comm: &str, d: Direction, needle: &[u8]) -> bool {
+    let s: Vec<u8> = recs
+        .iter()
+        .filter(|r| r.comm == comm && r.direction == d)
+        .flat_map(|r| r.data.iter().copied())
+        .collect();
+    contains(&s, needle)
+}
+
+#[test]
+fn curl_and_python_server() {
+    let _g = lock();
+    let dir = Dir::new("get");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_get");
+    // Started before the tracer: libssl is already loaded.
+    let srv = Server::start(&dir, "kspy_get", &[]);
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kscurl_get".into(), "kspy_get".into()],
+        ..TraceConfig::default()
+    });
+    assert!(t.attached().iter().any(|a| a.library == Library::OpenSsl));
+    let cpid = curl(&kscurl, srv.port, "1000");
+    let want = body(1000);
+    let recs = collect(&mut t, |r| {
+        has(r, "kscurl_get", Direction::Read, &want) && has(r, "kspy_get", Direction::Write, &want)
+    });
+    let sent = stream(&recs, cpid, Direction::Write);
+    assert!(
+        sent.starts_with(b"GET /1000 HTTP/1.1\r\n"),
+        "curl sent {:?}",
+        String::from_utf8_lossy(&sent)
+    );
+    let got = stream(&recs, cpid, Direction::Read);
+    assert!(
+        got.starts_with(b"HTTP/1.0 200") || got.starts_with(b"HTTP/1.1 200"),
+        "curl got {:?}",
+        String::from_utf8_lossy(&got[..got.len().min(100)])
+    );
+    assert!(got.ends_with(&want));
+
+    let c = recs.iter().find(|r| r.pid == cpid).unwrap();
+    assert_eq!(c.library, Library::OpenSsl);
+    assert!(c.fd.is_some());
+    let ct = c.tuple.expect("curl tuple");
+    assert_eq!(ct.remote.port(), srv.port);
+    assert!(ct.local.ip().is_loopback());
+    assert_ne!(ct.local.port(), srv.port);
+    // The server's side, mirrored.
+    let spid = srv.pid();
+    let s = recs.iter().find(|r| r.pid == spid).expect("server chunks");
+    assert_eq!(s.comm, "kspy_get");
+    let st = s.tuple.expect("server tuple");
+    assert_eq!(st.local, ct.remote);
+    assert_eq!(st.remote, ct.local);
+    assert_eq!(stream(&recs, spid, Direction::Read), sent);
+    assert!(stream(&recs, spid, Direction::Write).ends_with(&want));
+    // Every chunk of a connection carries the same conn and fd.
+    for r in recs.iter().filter(|r| r.pid == cpid) {
+        assert_eq!((r.conn, r.fd), (c.conn, c.fd));
+    }
+}
