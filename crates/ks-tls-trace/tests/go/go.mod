@@ -1,0 +1,3 @@
+module ks.test/tlsprobe
+
+go 1.17
