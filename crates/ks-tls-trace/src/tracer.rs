@@ -117,7 +117,7 @@ fn page_size() -> usize {
 
 pub(crate) fn validate(cfg: &TraceConfig) -> Result<(), TraceError> {
     let rs = cfg.ring_size as usize;
-    if !rs.is_power_of_two() || rs % page_size() != 0 || rs < 1 << 16 {
+    if !rs.is_power_of_two() || !rs.is_multiple_of(page_size()) || rs < 1 << 16 {
         return Err(TraceError::new(format!(
             "ring_size {} must be a power of two, a multiple of the page size ({}) and at least 65536",
             cfg.ring_size,
@@ -162,8 +162,6 @@ pub struct Tracer {
     tuples: HashMap<(u32, u64, i32), Option<Tuple>>,
     buf: Vec<u8>,
     comm: String,
-    /// Header of the record whose data is in `buf`.
-    pending: Option<record::Header>,
     clock_offset: i64,
     clock_measured: Instant,
     stop: Arc<AtomicBool>,
@@ -308,7 +306,6 @@ impl Tracer {
             tuples: HashMap::new(),
             buf: Vec::with_capacity(CHUNK_SIZE),
             comm: String::new(),
-            pending: None,
             clock_offset: clock_offset(),
             clock_measured: Instant::now(),
             stop: Arc::new(AtomicBool::new(false)),
@@ -519,8 +516,8 @@ impl Tracer {
             if self.finished {
                 return Ok(None);
             }
-            if self.fill()? {
-                return Ok(Some(self.chunk()));
+            if let Some(h) = self.fill()? {
+                return Ok(Some(self.chunk(h)));
             }
         }
     }
@@ -533,8 +530,8 @@ impl Tracer {
             if self.finished {
                 return Ok(None);
             }
-            if self.fill()? {
-                return Ok(Some(self.chunk()));
+            if let Some(h) = self.fill()? {
+                return Ok(Some(self.chunk(h)));
             }
             if Instant::now() >= until {
                 return Ok(None);
@@ -553,9 +550,9 @@ impl Tracer {
         self.draining = true;
     }
 
-    /// Copies the next record into `buf` (true), or waits up to one poll
-    /// (false).
-    fn fill(&mut self) -> Result<bool, TraceError> {
+    /// Copies the next record's data into `buf` and returns its header, or
+    /// waits up to one poll (`None`).
+    fn fill(&mut self) -> Result<Option<record::Header>, TraceError> {
         if !self.draining && self.stop.load(Ordering::Relaxed) {
             self.stop_programs();
         }
@@ -565,21 +562,20 @@ impl Tracer {
         if let Some(item) = self.ring.next() {
             let rec: &[u8] = &item;
             let Some(h) = record::parse(rec) else {
-                return Ok(false);
+                return Ok(None);
             };
             let len = (h.len as usize).min(rec.len() - HDR_LEN).min(CHUNK_SIZE);
             self.buf.clear();
             self.buf.extend_from_slice(&rec[HDR_LEN..HDR_LEN + len]);
             drop(item);
-            self.pending = Some(h);
-            return Ok(true);
+            return Ok(Some(h));
         }
         if self.draining {
             self.finished = true;
-            return Ok(false);
+            return Ok(None);
         }
         self.wait()?;
-        Ok(false)
+        Ok(None)
     }
 }
 
@@ -612,23 +608,7 @@ impl Tracer {
     }
 
     /// The chunk for the record `fill` copied.
-    fn chunk(&mut self) -> Chunk<'_> {
-        let h = self.pending.take().unwrap_or_else(|| record::Header {
-            ts_ns: 0,
-            cgroup_id: 0,
-            conn: 0,
-            call_len: 0,
-            offset: 0,
-            pid: 0,
-            tid: 0,
-            fd: -1,
-            len: 0,
-            direction: crate::Direction::Read,
-            flags: 0,
-            library: Library::OpenSsl,
-            tuple: None,
-            comm: [0; 16],
-        });
+    fn chunk(&mut self, h: record::Header) -> Chunk<'_> {
         let mut tuple = h.tuple;
         if tuple.is_none() && h.fd >= 0 {
             let key = (h.pid, h.conn, h.fd);

@@ -168,8 +168,13 @@ fn tracer(cfg: TraceConfig) -> Tracer {
 }
 
 /// Collects chunks until `done` says so or 20 s pass.
-fn collect(t: &mut Tracer, mut done: impl FnMut(&[Rec]) -> bool) -> Vec<Rec> {
-    let until = Instant::now() + Duration::from_secs(20);
+fn collect(t: &mut Tracer, done: impl FnMut(&[Rec]) -> bool) -> Vec<Rec> {
+    collect_for(t, Duration::from_secs(20), done)
+}
+
+/// Collects chunks until `done` says so or `max` passes.
+fn collect_for(t: &mut Tracer, max: Duration, mut done: impl FnMut(&[Rec]) -> bool) -> Vec<Rec> {
+    let until = Instant::now() + max;
     let mut recs = Vec::new();
     while Instant::now() < until && !done(&recs) {
         if let Some(c) = t.try_next_chunk(Duration::from_millis(100)).unwrap() {
@@ -263,4 +268,249 @@ fn curl_and_python_server() {
     for r in recs.iter().filter(|r| r.pid == cpid) {
         assert_eq!((r.conn, r.fd), (c.conn, c.fd));
     }
+}
+
+/// The bytes of each call of `pid` in direction `d`, keyed by (conn,
+/// call order): chunks of one call come in order of offset.
+fn calls(recs: &[Rec], pid: u32, d: Direction) -> Vec<(u64, Vec<u8>, bool)> {
+    let mut out: Vec<(u64, Vec<u8>, bool)> = Vec::new();
+    for r in recs.iter().filter(|r| r.pid == pid && r.direction == d) {
+        if r.offset == 0 {
+            out.push((r.call_len, Vec::new(), false));
+        }
+        let last = out.last_mut().expect("a call starts at offset 0");
+        assert_eq!(last.0, r.call_len, "chunks of one call interleaved");
+        assert_eq!(last.1.len() as u64, r.offset, "chunk out of order");
+        last.1.extend_from_slice(&r.data);
+        last.2 |= r.truncated;
+    }
+    out
+}
+
+#[test]
+fn one_megabyte_arrives_whole_and_in_order() {
+    let _g = lock();
+    let dir = Dir::new("big");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_big");
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kscurl_big".into(), "kspy_big".into()],
+        ..TraceConfig::default()
+    });
+    // Started after the tracer.
+    let srv = Server::start(&dir, "kspy_big", &[]);
+    let n = 1 << 20;
+    let want = body(n);
+    let cpid = curl(&kscurl, srv.port, &n.to_string());
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| {
+        stream(r, cpid, Direction::Read).ends_with(&want)
+            && stream(r, spid, Direction::Write).ends_with(&want)
+    });
+    assert!(stream(&recs, cpid, Direction::Read).ends_with(&want));
+    // Python writes the body with one SSL_write_ex call: 64 records.
+    let big: Vec<_> = calls(&recs, spid, Direction::Write)
+        .into_iter()
+        .filter(|c| c.0 == n as u64)
+        .collect();
+    assert_eq!(big.len(), 1, "one 1 MiB call");
+    assert_eq!(big[0].1, want);
+    assert!(!big[0].2);
+    let pieces = recs
+        .iter()
+        .filter(|r| r.pid == spid && r.call_len == n as u64)
+        .count();
+    assert_eq!(pieces, n / 16384);
+    assert_eq!(t.stats().lost, 0);
+    assert!(t.stats().bytes >= 2 * n as u64);
+}
+
+#[test]
+fn max_call_bytes_truncates() {
+    let _g = lock();
+    let dir = Dir::new("trunc");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_trunc");
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kspy_trunc".into()],
+        max_call_bytes: 100_000,
+        ..TraceConfig::default()
+    });
+    let srv = Server::start(&dir, "kspy_trunc", &[]);
+    let n = 300_000;
+    curl(&kscurl, srv.port, &n.to_string());
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| r.iter().any(|c| c.truncated));
+    let big: Vec<_> = calls(&recs, spid, Direction::Write)
+        .into_iter()
+        .filter(|c| c.0 == n as u64)
+        .collect();
+    assert_eq!(big.len(), 1);
+    assert!(big[0].2, "last chunk flagged truncated");
+    assert_eq!(big[0].1, body(n)[..100_000]);
+    assert!(t.stats().truncated_calls >= 1);
+    // curl is out of scope.
+    assert!(recs.iter().all(|r| r.pid == spid));
+}
+
+#[test]
+fn survives_exits_and_scopes() {
+    let _g = lock();
+    let dir = Dir::new("scope");
+    let inside = dir.copy_of("/usr/bin/curl", "kscurl_in");
+    let outside = dir.copy_of("/usr/bin/curl", "kscurl_out");
+    let srv = Server::start(&dir, "kspy_scope", &[]);
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kscurl_in".into()],
+        ..TraceConfig::default()
+    });
+    let p1 = curl(&inside, srv.port, "11");
+    let p2 = curl(&outside, srv.port, "12");
+    let p3 = curl(&inside, srv.port, "13");
+    let recs = collect(&mut t, |r| {
+        contains(&stream(r, p1, Direction::Write), b"GET /11 ")
+            && contains(&stream(r, p3, Direction::Write), b"GET /13 ")
+    });
+    assert!(contains(&stream(&recs, p1, Direction::Write), b"GET /11 "));
+    assert!(contains(&stream(&recs, p3, Direction::Write), b"GET /13 "));
+    // Nothing from the other curl nor from the server.
+    let more = collect_for(&mut t, Duration::from_secs(1), |_| false);
+    assert!(recs.iter().chain(&more).all(|r| r.pid == p1 || r.pid == p3));
+    assert!(recs.iter().all(|r| r.pid != p2 && r.pid != srv.pid()));
+    drop(t);
+
+    // A pid scope: the server only.
+    let mut t = tracer(TraceConfig {
+        pids: vec![srv.pid()],
+        ..TraceConfig::default()
+    });
+    let p4 = curl(&inside, srv.port, "14");
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| {
+        contains(&stream(r, spid, Direction::Read), b"GET /14 ")
+    });
+    assert!(contains(&stream(&recs, spid, Direction::Read), b"GET /14 "));
+    assert!(recs.iter().all(|r| r.pid == spid && r.pid != p4));
+}
+
+#[test]
+fn library_in_an_unusual_place_found_by_rescan() {
+    let _g = lock();
+    let dir = Dir::new("odd");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_odd");
+    let libdir = dir.0.join("lib");
+    std::fs::create_dir_all(&libdir).unwrap();
+    let Some(libssl) = [
+        "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+        "/usr/lib/aarch64-linux-gnu/libssl.so.3",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists()) else {
+        return;
+    };
+    let copy = libdir.join("libssl.so.3");
+    std::fs::copy(libssl, &copy).unwrap();
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kspy_odd".into()],
+        rescan: Duration::from_millis(200),
+        ..TraceConfig::default()
+    });
+    assert!(!t.attached().iter().any(|a| a.path == copy));
+    let srv = Server::start(&dir, "kspy_odd", &[("LD_LIBRARY_PATH", &libdir)]);
+    let until = Instant::now() + Duration::from_secs(10);
+    while !t.attached().iter().any(|a| a.path == copy) && Instant::now() < until {
+        let _ = t.try_next_chunk(Duration::from_millis(100)).unwrap();
+    }
+    let a = t
+        .attached()
+        .into_iter()
+        .find(|a| a.path == copy)
+        .expect("copied libssl hooked after the rescan");
+    assert_eq!(a.pid, Some(srv.pid()));
+    curl(&kscurl, srv.port, "21");
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| {
+        contains(&stream(r, spid, Direction::Read), b"GET /21 ")
+    });
+    assert!(contains(&stream(&recs, spid, Direction::Read), b"GET /21 "));
+}
+
+#[test]
+fn tuple_from_proc_without_core() {
+    let _g = lock();
+    let dir = Dir::new("proc");
+    let srv = Server::start(&dir, "kspy_proc", &[]);
+    let mut t = Tracer::start_without_core(TraceConfig {
+        comms: vec!["kspy_proc".into()],
+        ..TraceConfig::default()
+    })
+    .unwrap();
+    // The /proc lookup needs the socket still open: a client that keeps
+    // its connection while the chunks are read.
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect"])
+        .arg(format!("127.0.0.1:{}", srv.port))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = client.stdin.take().unwrap();
+    stdin
+        .write_all(b"GET /31 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| {
+        stream(r, spid, Direction::Write).ends_with(&body(31))
+    });
+    drop(stdin);
+    let _ = client.kill();
+    let _ = client.wait();
+    let r = recs
+        .iter()
+        .find(|r| r.pid == spid && r.direction == Direction::Write)
+        .expect("server chunk");
+    let tu = r.tuple.expect("tuple from /proc");
+    assert_eq!(tu.local.port(), srv.port);
+    assert!(tu.remote.ip().is_loopback());
+}
+
+#[test]
+fn gnutls_client() {
+    let _g = lock();
+    let dir = Dir::new("gnutls");
+    let cli = dir.copy_of("/usr/bin/gnutls-cli", "ksgnutls_cli");
+    let srv = Server::start(&dir, "kspy_gnutls", &[]);
+    let mut t = tracer(TraceConfig {
+        comms: vec!["ksgnutls_cli".into()],
+        ..TraceConfig::default()
+    });
+    let mut child = Command::new(&cli)
+        .args(["--insecure", "--no-ca-verification", "-p"])
+        .arg(srv.port.to_string())
+        .arg("127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    // gnutls-cli reads stdin only once the handshake is done.
+    let recs = {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = stdin.write_all(b"GET /41 HTTP/1.0\r\n\r\n");
+        let want = body(41);
+        let r = collect(&mut t, |r| stream(r, pid, Direction::Read).ends_with(&want));
+        drop(stdin);
+        r
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(contains(
+        &stream(&recs, pid, Direction::Write),
+        b"GET /41 HTTP/1.0"
+    ));
+    assert!(stream(&recs, pid, Direction::Read).ends_with(&body(41)));
+    let r = recs.iter().find(|r| r.pid == pid).unwrap();
+    assert_eq!(r.library, Library::GnuTls);
+    assert_eq!(r.tuple.map(|t| t.remote.port()), Some(srv.port));
 }
