@@ -768,6 +768,7 @@ impl Conn {
                 response: None,
                 summary,
                 error: None,
+                process: None,
             })),
         ));
     }

@@ -159,6 +159,7 @@ impl Io<'_, '_> {
                 response: e.response,
                 summary: e.summary,
                 error: e.error,
+                process: None,
             })),
         ));
     }

@@ -690,6 +690,10 @@ pub struct Entry {
     pub summary: String,
     /// Why the entry is not a clean pair, if it is not.
     pub error: Option<EntryError>,
+    /// The process whose TLS library calls gave the plaintext (`--tls-trace`);
+    /// only for such entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<Arc<crate::plain::Process>>,
 }
 
 /// Summary of one transport flow, emitted when the flow ends (lines up with

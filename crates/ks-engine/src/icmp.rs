@@ -221,6 +221,7 @@ impl IcmpTracker {
                 response: rep.map(|r| Response::Icmp(r.msg)),
                 summary,
                 error,
+                process: None,
             })),
         ));
     }

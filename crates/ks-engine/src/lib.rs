@@ -38,6 +38,7 @@ mod ldap;
 pub mod live;
 mod paired;
 mod parallel;
+pub mod plain;
 mod radius;
 mod redis;
 mod sctp;
@@ -54,6 +55,7 @@ pub use entry::{
 };
 pub use ks_tls_decrypt::KeyLog;
 pub use parallel::{dissect_parallel, dissect_parallel_map};
+pub use plain::{PlainChunk, PlainConn, Process};
 pub use stats::{Http2Stats, Stats, WsStats};
 
 use conn::{Conn, Ctx};
@@ -119,6 +121,8 @@ pub struct Engine {
     primary: bool,
     /// Echo requests waiting for replies (primary shard only).
     icmp_tracker: icmp::IcmpTracker,
+    /// TLS plaintext connections (`process_plaintext`).
+    plain: plain::PlainTable,
 }
 
 /// Resolves both sides of an entry at its time. Done as entries leave the
@@ -146,6 +150,7 @@ impl Engine {
             created: 0,
             primary: cfg.shard.is_none_or(|s| s.index == 0),
             icmp_tracker: Default::default(),
+            plain: Default::default(),
             cfg,
         }
     }
@@ -582,6 +587,7 @@ impl Engine {
         for f in idle {
             self.finish_flow(f, None);
         }
+        self.expire_plain(now_ns);
     }
 
     fn end_flow(&mut self, id: u32, pkt: &Packet<'_>) {
@@ -651,6 +657,7 @@ impl Engine {
         for f in all {
             self.finish_flow(f, None);
         }
+        self.finish_all_plain();
         self.seq += 1;
         let mut at = icmp::Seen {
             stats: &mut self.stats,

@@ -43,6 +43,7 @@ use std::time::Duration;
 
 use ks_capture::{CaptureError, LiveStats, Packet, PacketSource, SourceEvent};
 
+use crate::plain::PlainChunk;
 use crate::{Engine, EngineConfig, Output, Stats};
 
 /// Called with every packet a worker dissects, before the engine sees it
@@ -67,6 +68,48 @@ impl LiveSource {
             name: name.into(),
             source: Box::new(source),
             tap: None,
+        }
+    }
+}
+
+/// What a [`PlaintextSource`] yields.
+#[derive(Debug)]
+pub enum PlainEvent<'a> {
+    /// Plaintext from a TLS library call.
+    Chunk(PlainChunk<'a>),
+    /// Nothing came for a while; the wall clock is `now_ns` (lets idle
+    /// connections end).
+    Idle {
+        /// ns since the Unix epoch.
+        now_ns: u64,
+    },
+}
+
+/// Where TLS plaintext comes from (`ks-tls-trace`'s tracer, in `ks-dissect`):
+/// the engine has no eBPF of its own.
+pub trait PlaintextSource {
+    /// The next event, waiting at most about 100 ms (then `Idle`); `Ok(None)`
+    /// once stopped and drained. An error ends the source.
+    fn next_plain(&mut self) -> Result<Option<PlainEvent<'_>>, CaptureError>;
+    /// Setting the flag makes [`next_plain`](Self::next_plain) return
+    /// `Ok(None)` soon, after what is already there.
+    fn stop_handle(&self) -> Arc<AtomicBool>;
+}
+
+/// A [`PlaintextSource`] with its name, for [`Live::start_all`].
+pub struct PlaintextFeed {
+    /// Shown in errors and in the summary.
+    pub name: String,
+    /// Where the plaintext comes from.
+    pub source: Box<dyn PlaintextSource + Send>,
+}
+
+impl PlaintextFeed {
+    /// `source` named `name`.
+    pub fn new(name: impl Into<String>, source: impl PlaintextSource + Send + 'static) -> Self {
+        PlaintextFeed {
+            name: name.into(),
+            source: Box::new(source),
         }
     }
 }
@@ -123,25 +166,51 @@ pub struct Live {
 impl Live {
     /// Starts one worker thread per source.
     pub fn start(sources: Vec<LiveSource>, cfg: EngineConfig, opts: LiveOptions) -> Live {
+        Self::start_all(sources, Vec::new(), cfg, opts)
+    }
+
+    /// Like [`start`](Self::start), with TLS plaintext feeds as well: each
+    /// gets a worker and an engine of its own, and their entries (marked
+    /// `tls`, with the process) come through the same channel.
+    /// [`LiveOptions::packet_limit`] counts packets only.
+    pub fn start_all(
+        sources: Vec<LiveSource>,
+        feeds: Vec<PlaintextFeed>,
+        cfg: EngineConfig,
+        opts: LiveOptions,
+    ) -> Live {
         let (tx, rx) = sync_channel(opts.channel_capacity.max(1));
         let stop = Arc::new(AtomicBool::new(false));
         let counted = Arc::new(AtomicU64::new(0));
-        let workers = sources
+        let worker = || Worker {
+            tx: tx.clone(),
+            stop: Arc::clone(&stop),
+            counted: Arc::clone(&counted),
+            limit: opts.packet_limit,
+        };
+        let mut workers: Vec<JoinHandle<_>> = feeds
+            .into_iter()
+            .map(|f| {
+                let w = worker();
+                let cfg = cfg.clone();
+                std::thread::Builder::new()
+                    .name(format!("ks-live {}", f.name))
+                    .spawn(move || w.run_plain(f, cfg))
+                    .expect("cannot spawn a live worker thread")
+            })
+            .collect();
+        let packet_workers = sources
             .into_iter()
             .map(|s| {
-                let w = Worker {
-                    tx: tx.clone(),
-                    stop: Arc::clone(&stop),
-                    counted: Arc::clone(&counted),
-                    limit: opts.packet_limit,
-                };
+                let w = worker();
                 let cfg = cfg.clone();
                 std::thread::Builder::new()
                     .name(format!("ks-live {}", s.name))
                     .spawn(move || w.run(s, cfg))
                     .expect("cannot spawn a live worker thread")
             })
-            .collect();
+            .collect::<Vec<_>>();
+        workers.extend(packet_workers);
         Live { rx, stop, workers }
     }
 
@@ -239,6 +308,35 @@ impl Worker {
         engine.finish();
         self.forward(&mut engine);
         (name, engine.stats(), source.live_stats())
+    }
+
+    fn run_plain(self, f: PlaintextFeed, cfg: EngineConfig) -> (String, Stats, Option<LiveStats>) {
+        let PlaintextFeed { name, mut source } = f;
+        let source_stop = source.stop_handle();
+        let mut engine = Engine::new(cfg);
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                source_stop.store(true, Ordering::Relaxed);
+            }
+            match source.next_plain() {
+                Ok(Some(PlainEvent::Chunk(c))) => engine.process_plaintext(&c),
+                Ok(Some(PlainEvent::Idle { now_ns })) => engine.tick(now_ns),
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = self.tx.send(LiveEvent::Error {
+                        source: name.clone(),
+                        error,
+                    });
+                    break;
+                }
+            }
+            if !self.forward(&mut engine) {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        engine.finish();
+        self.forward(&mut engine);
+        (name, engine.stats(), None)
     }
 
     /// Counts a packet against the limit: false once the limit is reached

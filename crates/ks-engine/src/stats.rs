@@ -44,6 +44,12 @@ pub struct Stats {
     pub pending_capped: u64,
     /// Connections handed to a protocol not yet dissected (WebSocket, h2c, CONNECT tunnel).
     pub handoffs: u64,
+    /// TLS plaintext chunks given to [`Engine::process_plaintext`](crate::Engine::process_plaintext).
+    pub plaintext_chunks: u64,
+    /// Their bytes.
+    pub plaintext_bytes: u64,
+    /// Plaintext connections (flows) they made.
+    pub plaintext_connections: u64,
     /// TCP reassembly counters.
     pub tcp: TcpCounters,
     /// SCTP reassembly counters (summed over finished associations).
@@ -122,6 +128,9 @@ impl Stats {
         self.stream_buffer_capped += o.stream_buffer_capped;
         self.pending_capped += o.pending_capped;
         self.handoffs += o.handoffs;
+        self.plaintext_chunks += o.plaintext_chunks;
+        self.plaintext_bytes += o.plaintext_bytes;
+        self.plaintext_connections += o.plaintext_connections;
         for (k, v) in &o.entries {
             *self.entries.entry(k).or_default() += v;
         }
@@ -177,6 +186,9 @@ impl Stats {
         put("stream_buffer_capped", self.stream_buffer_capped);
         put("pending_capped", self.pending_capped);
         put("handoffs", self.handoffs);
+        put("plaintext_chunks", self.plaintext_chunks);
+        put("plaintext_bytes", self.plaintext_bytes);
+        put("plaintext_connections", self.plaintext_connections);
         let t = &self.tcp;
         for (k, v) in [
             ("tcp.segments", t.segments),
