@@ -107,8 +107,9 @@ struct {
 	__uint(max_entries, 32 << 20);
 } EVENTS SEC(".maps");
 
+// LRU: a thread killed inside a call leaves its entry behind.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct call_state);
