@@ -93,7 +93,7 @@ struct conn_key {
 
 struct conn_info {
 	__s32 fd;
-	__u8 tried;     // tuple lookup done for this fd
+	__u8 pad0;
 	__u8 family;
 	__u16 lport;
 	__u16 rport;
@@ -327,8 +327,9 @@ static long emit_one(__u32 i, void *arg)
 // Emits the `call_len` bytes at user address `buf` (the plaintext of one
 // TLS read or write of the current thread) as consecutive records. `conn`
 // identifies the connection in the process (SSL*), `fd` is its socket or -1.
-// The tuple comes from CONNS (cached per tgid and conn, recomputed when the
-// fd changes). Reusable by other probes (Go) in this file.
+// With fd >= 0 the socket tuple is read from the kernel's socket and cached
+// in CONNS (per tgid and conn); with -1 the cached fd and tuple are used.
+// Reusable by other probes (Go) in this file.
 static __always_inline void emit_call(__u64 conn, __s32 fd, __u8 direction,
 				      __u8 library, __u64 buf, __u64 call_len)
 {
@@ -350,10 +351,12 @@ static __always_inline void emit_call(__u64 conn, __s32 fd, __u8 direction,
 	struct conn_info *ci = bpf_map_lookup_elem(&CONNS, &k);
 	if (ci && fd < 0)
 		fd = ci->fd;
-	if (fd >= 0 && (!ci || ci->fd != fd || !ci->tried)) {
+	else if (fd >= 0) {
+		// A fresh fd (seen in a system call of this very call): the tuple
+		// is read again, as the SSL* and the fd number may both have been
+		// reused for a new connection since the cache was filled.
 		struct conn_info n = {};
 		n.fd = fd;
-		n.tried = 1;
 		socket_tuple(fd, &n);
 		bpf_map_update_elem(&CONNS, &k, &n, BPF_ANY);
 		ci = bpf_map_lookup_elem(&CONNS, &k);

@@ -53,8 +53,11 @@ const GNUTLS_FUNCS: &[(&str, u64)] = &[
 /// Longest wait in one `poll(2)`.
 const POLL_MS: u64 = 100;
 const CLOCK_REFRESH: Duration = Duration::from_secs(1);
-/// Entries of the user-space tuple cache before it is emptied.
+/// Entries of the user-space tuple cache before old ones are dropped.
 const TUPLE_CACHE_MAX: usize = 4096;
+/// How long a /proc tuple lookup is reused (an SSL* and fd number can be
+/// reused by a new connection).
+const TUPLE_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Text for an aya error: the whole source chain, with what is missing when
 /// the kernel said EPERM.
@@ -159,7 +162,8 @@ pub struct Tracer {
     last_scan: Instant,
     /// The kernel reads socket tuples (CO-RE); otherwise /proc is used.
     core: bool,
-    tuples: HashMap<(u32, u64, i32), Option<Tuple>>,
+    /// /proc lookups by (pid, conn, fd), with when they were made.
+    tuples: HashMap<(u32, u64, i32), (Instant, Option<Tuple>)>,
     buf: Vec<u8>,
     comm: String,
     clock_offset: i64,
@@ -613,16 +617,17 @@ impl Tracer {
         if tuple.is_none() && h.fd >= 0 {
             let key = (h.pid, h.conn, h.fd);
             tuple = match self.tuples.get(&key) {
-                Some(t) => *t,
-                None => {
+                Some((at, t)) if at.elapsed() < TUPLE_CACHE_TTL => *t,
+                _ => {
                     if self.tuples.len() >= TUPLE_CACHE_MAX {
-                        self.tuples.clear();
+                        self.tuples
+                            .retain(|_, (at, _)| at.elapsed() < TUPLE_CACHE_TTL);
                     }
                     let t = crate::procnet::tuple_of(h.pid, h.fd);
-                    // Remember failures only when the kernel cannot help
-                    // either way; a live lookup is retried next time.
+                    // Failures are retried: the socket may show up in
+                    // /proc/PID/net a moment later.
                     if t.is_some() || self.core {
-                        self.tuples.insert(key, t);
+                        self.tuples.insert(key, (Instant::now(), t));
                     }
                     t
                 }
