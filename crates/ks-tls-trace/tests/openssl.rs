@@ -631,3 +631,40 @@ fn openssl_s_server_www_is_not_seen() {
     let more = collect_for(&mut t, Duration::from_millis(500), |_| false);
     assert!(recs.iter().chain(&more).all(|r| r.pid != spid));
 }
+
+/// Without privileges the error says what is missing. The test binary runs
+/// itself again as `nobody` (setpriv, all capabilities dropped).
+#[test]
+fn eperm_says_what_is_needed() {
+    if std::env::var_os("KS_TLS_TRACE_EPERM_CHILD").is_some() {
+        match Tracer::start(TraceConfig::default()) {
+            Err(e) => println!("ERR:{e}"),
+            Ok(_) => println!("STARTED"),
+        }
+        return;
+    }
+    let dir = Dir::new("eperm");
+    let exe = dir.0.join("selftest");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(&exe)
+        .args(["eperm_says_what_is_needed", "--exact", "--nocapture"])
+        .env("KS_TLS_TRACE_EPERM_CHILD", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.contains("ERR:") && !text.contains("STARTED") {
+        // setpriv missing, or /tmp mounted noexec: nothing to check.
+        return;
+    }
+    assert!(
+        text.contains("needs root or CAP_BPF+CAP_PERFMON"),
+        "unprivileged start said: {text}"
+    );
+}
