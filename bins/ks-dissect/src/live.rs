@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use ks_capture::{CaptureError, PacketSource, PcapngWriter};
-use ks_engine::live::{Live, LiveEvent, LiveOptions, LiveSource, LiveSummary};
+use ks_engine::live::{Live, LiveEvent, LiveOptions, LiveSource, LiveSummary, PlaintextFeed};
 use ks_engine::EngineConfig;
 
 /// Live capture backend (docs/capture.md compares them).
@@ -43,8 +43,13 @@ pub struct LiveArgs {
 type Recorder = Arc<Mutex<PcapngWriter<BufWriter<File>>>>;
 
 /// Opens every source (all before any packet is read, so a bad interface
-/// or filter fails at once), and the `-w` file.
-pub fn start(args: &LiveArgs, cfg: &EngineConfig) -> Result<(Live, Option<Recorder>), String> {
+/// or filter fails at once), and the `-w` file; `feeds` (TLS plaintext) are
+/// dissected beside the packets.
+pub fn start(
+    args: &LiveArgs,
+    feeds: Vec<PlaintextFeed>,
+    cfg: &EngineConfig,
+) -> Result<(Live, Option<Recorder>), String> {
     // (interface index, its link type, the source)
     let mut sources: Vec<(usize, u32, LiveSource)> = Vec::new();
     for (i, iface) in args.interfaces.iter().enumerate() {
@@ -112,17 +117,23 @@ pub fn start(args: &LiveArgs, cfg: &EngineConfig) -> Result<(Live, Option<Record
         .collect();
     // Said once every source is open (scripts wait for this line, as for
     // tshark's "Capturing on").
-    eprintln!(
-        "ks-dissect: capturing on {} ({}{})",
-        args.interfaces.join(", "),
-        format!("{:?}", args.backend).to_lowercase(),
-        args.filter
-            .as_ref()
-            .map(|f| format!(", filter {f:?}"))
-            .unwrap_or_default()
-    );
-    let live = Live::start(
+    if !args.interfaces.is_empty() {
+        eprintln!(
+            "ks-dissect: capturing on {} ({}{})",
+            args.interfaces.join(", "),
+            format!("{:?}", args.backend).to_lowercase(),
+            args.filter
+                .as_ref()
+                .map(|f| format!(", filter {f:?}"))
+                .unwrap_or_default()
+        );
+    }
+    for f in &feeds {
+        eprintln!("ks-dissect: capturing from {}", f.name);
+    }
+    let live = Live::start_all(
         live_sources,
+        feeds,
         cfg.clone(),
         LiveOptions {
             packet_limit: args.packet_limit,

@@ -2,6 +2,8 @@
 //! in `ks-engine`.
 
 mod live;
+#[cfg(feature = "tls-trace")]
+mod tls_trace;
 
 use clap::{Parser, ValueEnum};
 use ks_capture::{FileSource, PacketSource};
@@ -128,6 +130,18 @@ struct Args {
     /// description per -i), to dissect them again later.
     #[arg(short = 'w', value_name = "FILE.pcapng", help_heading = "Live capture")]
     write: Option<std::path::PathBuf>,
+    /// See inside TLS without keys: eBPF uprobes on the TLS libraries of the
+    /// processes on this machine (OpenSSL, GnuTLS, Go crypto/tls; needs root,
+    /// or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE). Alone or with -i; entries
+    /// are marked "tls" with their process (docs/tls-trace.md).
+    #[arg(long, help_heading = "TLS tracing")]
+    tls_trace: bool,
+    /// --tls-trace: only this process (may be repeated).
+    #[arg(long, value_name = "PID", help_heading = "TLS tracing")]
+    pid: Vec<u32>,
+    /// --tls-trace: only processes with this command name (may be repeated).
+    #[arg(long, value_name = "NAME", help_heading = "TLS tracing")]
+    comm: Vec<String>,
     #[command(flatten)]
     limits: Limits,
 }
@@ -136,7 +150,12 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut files = args.read.clone();
     files.extend(args.files.iter().cloned());
-    if files.is_empty() && args.interface.is_empty() {
+    if (!args.pid.is_empty() || !args.comm.is_empty()) && !args.tls_trace {
+        eprintln!("ks-dissect: --pid and --comm scope --tls-trace, which was not given");
+        return ExitCode::from(2);
+    }
+    let live_run = !args.interface.is_empty() || args.tls_trace;
+    if files.is_empty() && !live_run {
         eprintln!(
             "ks-dissect: no capture file given (try `ks-dissect FILE` or `ks-dissect --help`)"
         );
@@ -229,7 +248,14 @@ fn main() -> ExitCode {
     let mut total = Stats::default();
     let progress = !args.no_progress && io::stderr().is_terminal();
     out.begin();
-    if !args.interface.is_empty() {
+    if live_run {
+        let feeds = match tls_feeds(&args) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("ks-dissect: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let largs = live::LiveArgs {
             interfaces: args.interface.clone(),
             backend: args.backend,
@@ -242,7 +268,7 @@ fn main() -> ExitCode {
             packet_limit: args.count_packets,
             duration: args.duration,
         };
-        let (session, recorder) = match live::start(&largs, &cfg) {
+        let (session, recorder) = match live::start(&largs, feeds, &cfg) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("ks-dissect: {e}");
@@ -513,10 +539,12 @@ impl Render<'_> {
     /// The text for one output (with its newline; JSON array separators are the
     /// printer's), or `None` when it is not shown.
     fn render(&self, o: &Output) -> Option<Vec<u8>> {
-        if let (Output::Entry(e), Some(f)) = (o, self.filter) {
+        if let Output::Entry(e) = o {
             if !self.keep.is_empty() && !self.keep.contains(&e.protocol) {
                 return None;
             }
+        }
+        if let (Output::Entry(e), Some(f)) = (o, self.filter) {
             self.considered.fetch_add(1, Ordering::Relaxed);
             if !f.matches(e) {
                 return None;
@@ -529,9 +557,6 @@ impl Render<'_> {
         let mut b = Vec::with_capacity(256);
         match o {
             Output::Entry(e) => {
-                if !self.keep.is_empty() && !self.keep.contains(&e.protocol) {
-                    return None;
-                }
                 if self.format == Format::Table {
                     table_entry(&mut b, e);
                 } else {
@@ -560,6 +585,25 @@ impl Render<'_> {
     }
 }
 
+/// The `--tls-trace` feed, if asked for.
+#[cfg(feature = "tls-trace")]
+fn tls_feeds(args: &Args) -> Result<Vec<ks_engine::live::PlaintextFeed>, String> {
+    if !args.tls_trace {
+        return Ok(Vec::new());
+    }
+    Ok(vec![tls_trace::feed(&args.pid, &args.comm, args.quiet)?])
+}
+
+#[cfg(not(feature = "tls-trace"))]
+fn tls_feeds(args: &Args) -> Result<Vec<ks_engine::live::PlaintextFeed>, String> {
+    if args.tls_trace {
+        return Err(
+            "--tls-trace: this ks-dissect was built without it (cargo feature `tls-trace`)".into(),
+        );
+    }
+    Ok(Vec::new())
+}
+
 fn table_entry(w: &mut Vec<u8>, e: &Entry) {
     let elapsed = e
         .elapsed_us
@@ -577,9 +621,15 @@ fn table_entry(w: &mut Vec<u8>, e: &Entry) {
     } else {
         e.protocol.to_uppercase()
     };
+    // Plaintext from --tls-trace: the process it was seen in.
+    let process = e
+        .process
+        .as_ref()
+        .map(|p| format!("  ({} {})", p.comm, p.pid))
+        .unwrap_or_default();
     let _ = writeln!(
         w,
-        "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}",
+        "{:<8} {} {:>21} -> {:<21} {:<5} {}  {}{}{}",
         e.id,
         time,
         endpoint_name(&e.src),
@@ -587,7 +637,8 @@ fn table_entry(w: &mut Vec<u8>, e: &Entry) {
         protocol,
         e.summary,
         elapsed,
-        err
+        err,
+        process
     );
 }
 
