@@ -7,7 +7,9 @@
 // Without -cert/-key a self-signed ECDSA certificate for 127.0.0.1 and
 // localhost is made; -ca-out writes it so clients can verify it. The first
 // line on stdout is "LISTEN <host:port>". Each request is answered with
-// "hello <proto> <method> <path> <request body>".
+// "hello <proto> <method> <path> <request body>". With -log-fds, every
+// accepted connection's socket fd is printed on stdout as "CONN <fd>" (the
+// eBPF tests compare it with the fd the probes read from the tls.Conn).
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +62,7 @@ func main() {
 	certFile := flag.String("cert", "", "certificate PEM (default: self-signed)")
 	keyFile := flag.String("key", "", "private key PEM")
 	caOut := flag.String("ca-out", "", "write the self-signed certificate here")
+	logFds := flag.Bool("log-fds", false, "print \"CONN <fd>\" for each accepted connection")
 	flag.Parse()
 
 	var cert tls.Certificate
@@ -87,6 +91,26 @@ func main() {
 			body, _ := io.ReadAll(r.Body)
 			fmt.Fprintf(w, "hello %s %s %s %s", r.Proto, r.Method, r.URL.Path, body)
 		}),
+	}
+	if *logFds {
+		srv.ConnState = func(c net.Conn, st http.ConnState) {
+			if st != http.StateNew {
+				return
+			}
+			tc, ok := c.(*tls.Conn)
+			if !ok {
+				return
+			}
+			sc, ok := tc.NetConn().(syscall.Conn)
+			if !ok {
+				return
+			}
+			if raw, err := sc.SyscallConn(); err == nil {
+				raw.Control(func(fd uintptr) {
+					fmt.Printf("CONN %d\n", fd)
+				})
+			}
+		}
 	}
 	fmt.Printf("LISTEN %s\n", ln.Addr())
 	os.Stdout.Sync()
