@@ -22,6 +22,9 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dir.join("bpf").display());
     println!("cargo:rerun-if-changed={}", src.display());
     println!("cargo:rerun-if-env-changed=CLANG");
+    // Opt-in until the Go loader side exists: compiles bpf/go_tls.h in.
+    println!("cargo:rerun-if-env-changed=KS_TLS_TRACE_GO");
+    let with_go = env::var_os("KS_TLS_TRACE_GO").is_some_and(|v| v == "1");
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     let arch = match env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
         Ok("aarch64") => "arm64",
@@ -40,6 +43,9 @@ fn main() {
     let mut cmd = Command::new(&clang);
     cmd.args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror"]);
     cmd.arg(format!("-D__TARGET_ARCH_{arch}"));
+    if with_go {
+        cmd.arg("-DKS_WITH_GO");
+    }
     if !multiarch.is_empty() {
         cmd.arg(format!("-I/usr/include/{multiarch}"));
     }

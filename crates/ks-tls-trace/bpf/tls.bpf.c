@@ -449,3 +449,14 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+// Go crypto/tls probes (bpf/go_tls.h, written with src/go.rs), compiled in
+// when build.rs passes -DKS_WITH_GO. They emit through emit_call() and use
+// the same scope; the loader (src/tracer.rs) loads every program of the
+// object and attaches these at file offsets with Tracer::attach_uprobe_at.
+#ifdef KS_WITH_GO
+#define KS_GO_EMIT(ctx, conn, fd, dir, buf, len) \
+	emit_call((conn), (fd), (dir), LIB_GO, (__u64)(buf), (len))
+#define KS_GO_IN_SCOPE(tgid) in_scope(tgid)
+#include "go_tls.h"
+#endif
