@@ -142,19 +142,33 @@ pub(crate) fn mapped_libraries(maps: &str) -> Vec<(&str, Library)> {
 /// TLS libraries mapped by running processes in `scope` whose files are
 /// not in `known`. A library is reached through `/proc/PID/root` unless the
 /// same file is at the same path in the tracer's own mount namespace.
-pub(crate) fn from_proc(scope: &Scope, known: &HashSet<(u64, u64)>) -> Vec<Candidate> {
+///
+/// `seen` holds the pids whose maps were read before: unless `full`, they
+/// are skipped (a full scan also catches libraries loaded later with
+/// dlopen); a full scan forgets the pids that are gone.
+pub(crate) fn from_proc(
+    scope: &Scope,
+    known: &HashSet<(u64, u64)>,
+    seen: &mut HashSet<u32>,
+    full: bool,
+) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return out;
     };
     let me = std::process::id();
+    let mut alive = HashSet::new();
     for e in rd.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me || !scope.contains(pid) {
+        if full {
+            alive.insert(pid);
+        }
+        if pid == me || (!full && seen.contains(&pid)) || !scope.contains(pid) {
             continue;
         }
+        seen.insert(pid);
         let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
             continue;
         };
@@ -177,6 +191,9 @@ pub(crate) fn from_proc(scope: &Scope, known: &HashSet<(u64, u64)>) -> Vec<Candi
                 id,
             });
         }
+    }
+    if full {
+        seen.retain(|p| alive.contains(p));
     }
     out
 }

@@ -50,6 +50,9 @@ const GNUTLS_FUNCS: &[(&str, u64)] = &[
     ("gnutls_record_send", C_WRITE | C_RET64),
 ];
 
+/// Every how many rescans the maps of all processes are read again (the
+/// others read only new processes' maps).
+const FULL_SCAN_EVERY: u64 = 4;
 /// Longest wait in one `poll(2)`.
 const POLL_MS: u64 = 100;
 const CLOCK_REFRESH: Duration = Duration::from_secs(1);
@@ -158,6 +161,10 @@ pub struct Tracer {
     known: HashSet<(u64, u64)>,
     attached: Vec<Attached>,
     scope: Scope,
+    /// Processes whose maps were read.
+    seen_pids: HashSet<u32>,
+    /// Rescans so far.
+    scans: u64,
     rescan: Duration,
     last_scan: Instant,
     /// The kernel reads socket tuples (CO-RE); otherwise /proc is used.
@@ -304,6 +311,8 @@ impl Tracer {
             known: HashSet::new(),
             attached: Vec::new(),
             scope,
+            seen_pids: HashSet::new(),
+            scans: 0,
             rescan: cfg.rescan,
             last_scan: Instant::now(),
             core,
@@ -362,10 +371,13 @@ impl Tracer {
         }
     }
 
-    /// Looks at `/proc/*/maps` for libraries not hooked yet.
+    /// Looks at `/proc/*/maps` for libraries not hooked yet: of new
+    /// processes at every rescan, of all of them every [`FULL_SCAN_EVERY`]th.
     fn scan_proc(&mut self) -> Result<(), TraceError> {
         self.last_scan = Instant::now();
-        for c in scan::from_proc(&self.scope, &self.known) {
+        let full = self.scans.is_multiple_of(FULL_SCAN_EVERY);
+        self.scans += 1;
+        for c in scan::from_proc(&self.scope, &self.known, &mut self.seen_pids, full) {
             self.hook_quietly(&c)?;
         }
         Ok(())

@@ -84,8 +84,11 @@ impl Drop for Dir {
 }
 
 const SERVER: &str = r#"
-import ctypes, http.server, ssl, sys
+import ctypes, sys, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+# Optional delay before libssl is loaded (import ssl dlopens _ssl).
+time.sleep(float(sys.argv[4]) if len(sys.argv) > 4 else 0)
+import http.server, ssl
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
@@ -117,12 +120,18 @@ struct Server {
 
 impl Server {
     fn start(dir: &Dir, name: &str, env: &[(&str, &Path)]) -> Server {
+        Server::start_after(dir, name, env, 0.0)
+    }
+
+    /// As `start`, loading libssl only after `delay` seconds.
+    fn start_after(dir: &Dir, name: &str, env: &[(&str, &Path)], delay: f64) -> Server {
         let mut cmd = Command::new("python3");
         cmd.arg("-c")
             .arg(SERVER)
             .arg(name)
             .arg(dir.0.join("c"))
             .arg(dir.0.join("k"))
+            .arg(delay.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (k, v) in env {
@@ -414,7 +423,17 @@ fn library_in_an_unusual_place_found_by_rescan() {
         ..TraceConfig::default()
     });
     assert!(!t.attached().iter().any(|a| a.path == copy));
-    let srv = Server::start(&dir, "kspy_odd", &[("LD_LIBRARY_PATH", &libdir)]);
+    // The process is seen by a rescan before it loads libssl (dlopen of
+    // _ssl after 1 s): a later full rescan finds the library.
+    let srv = std::thread::scope(|s| {
+        let h =
+            s.spawn(|| Server::start_after(&dir, "kspy_odd", &[("LD_LIBRARY_PATH", &libdir)], 1.0));
+        // The tracer rescans while the server waits.
+        while !h.is_finished() {
+            let _ = t.try_next_chunk(Duration::from_millis(50)).unwrap();
+        }
+        h.join().unwrap()
+    });
     let until = Instant::now() + Duration::from_secs(10);
     while !t.attached().iter().any(|a| a.path == copy) && Instant::now() < until {
         let _ = t.try_next_chunk(Duration::from_millis(100)).unwrap();
