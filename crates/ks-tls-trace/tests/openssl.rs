@@ -100,7 +100,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+host = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
+class S(http.server.HTTPServer):
+    address_family = __import__("socket").AF_INET6 if ":" in host else __import__("socket").AF_INET
+srv = S((host, 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[2], sys.argv[3])
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
@@ -125,6 +128,11 @@ impl Server {
 
     /// As `start`, loading libssl only after `delay` seconds.
     fn start_after(dir: &Dir, name: &str, env: &[(&str, &Path)], delay: f64) -> Server {
+        Server::start_on(dir, name, env, delay, "127.0.0.1")
+    }
+
+    /// As `start_after`, listening on `host`.
+    fn start_on(dir: &Dir, name: &str, env: &[(&str, &Path)], delay: f64, host: &str) -> Server {
         let mut cmd = Command::new("python3");
         cmd.arg("-c")
             .arg(SERVER)
@@ -132,6 +140,7 @@ impl Server {
             .arg(dir.0.join("c"))
             .arg(dir.0.join("k"))
             .arg(delay.to_string())
+            .arg(host)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (k, v) in env {
@@ -159,9 +168,14 @@ impl Drop for Server {
 
 /// Runs the curl copy `curl` for `https://127.0.0.1:port/path`; its pid.
 fn curl(curl: &Path, port: u16, path: &str) -> u32 {
+    curl_url(curl, &format!("https://127.0.0.1:{port}/{path}"))
+}
+
+/// Runs the curl copy `curl` for `url`; its pid.
+fn curl_url(curl: &Path, url: &str) -> u32 {
     let mut child = Command::new(curl)
         .args(["-sk", "--http1.1", "--max-time", "20", "-o", "/dev/null"])
-        .arg(format!("https://127.0.0.1:{port}/{path}"))
+        .arg(url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -685,5 +699,33 @@ fn eperm_says_what_is_needed() {
     assert!(
         text.contains("needs root or CAP_BPF+CAP_PERFMON"),
         "unprivileged start said: {text}"
+    );
+}
+
+#[test]
+fn ipv6_tuple() {
+    let _g = lock();
+    let dir = Dir::new("v6");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_v6");
+    let srv = Server::start_on(&dir, "kspy_v6", &[], 0.0, "::1");
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kscurl_v6".into(), "kspy_v6".into()],
+        ..TraceConfig::default()
+    });
+    let cpid = curl_url(&kscurl, &format!("https://[::1]:{}/61", srv.port));
+    let spid = srv.pid();
+    let recs = collect(&mut t, |r| {
+        stream(r, cpid, Direction::Read).ends_with(&body(61))
+            && contains(&stream(r, spid, Direction::Read), b"GET /61 ")
+    });
+    let c = recs.iter().find(|r| r.pid == cpid).expect("curl chunk");
+    let ct = c.tuple.expect("curl tuple");
+    let v6 = "::1".parse::<std::net::IpAddr>().unwrap();
+    assert_eq!(ct.remote, std::net::SocketAddr::new(v6, srv.port));
+    assert_eq!(ct.local.ip(), v6);
+    let s = recs.iter().find(|r| r.pid == spid).expect("server chunk");
+    assert_eq!(
+        s.tuple.map(|t| (t.local, t.remote)),
+        Some((ct.remote, ct.local))
     );
 }
