@@ -729,3 +729,37 @@ fn ipv6_tuple() {
         Some((ct.remote, ct.local))
     );
 }
+
+#[test]
+fn stop_handle_ends_the_stream() {
+    let _g = lock();
+    let dir = Dir::new("stop");
+    let kscurl = dir.copy_of("/usr/bin/curl", "kscurl_stop");
+    let srv = Server::start(&dir, "kspy_stop", &[]);
+    let mut t = tracer(TraceConfig {
+        comms: vec!["kscurl_stop".into()],
+        ..TraceConfig::default()
+    });
+    let cpid = curl(&kscurl, srv.port, "71");
+    let stop = t.stop_handle();
+    stop.store(true, Ordering::Relaxed);
+    // What was in the ring is still delivered, then Ok(None) for good.
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while let Some(c) = t.next_chunk().unwrap() {
+        got.extend_from_slice(c.data);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    assert!(t.is_finished());
+    assert!(t.next_chunk().unwrap().is_none());
+    assert!(
+        contains(&got, b"GET /71 "),
+        "pid {cpid}: chunks before the stop are kept"
+    );
+    // No more probes: a new call is not seen.
+    curl(&kscurl, srv.port, "72");
+    assert!(t
+        .try_next_chunk(Duration::from_millis(300))
+        .unwrap()
+        .is_none());
+}
