@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aya::maps::RingBuf;
+use aya::maps::{Array, RingBuf};
 use aya::programs::uprobe::UProbeScope;
 use aya::programs::UProbe;
 use aya::Ebpf;
@@ -61,6 +61,21 @@ static __always_inline int ks_emit(void *ctx, __u64 conn, __s32 fd, __u8 directi
 }
 
 #include "go_tls.h"
+
+// Hit counters (key 0: entry, 1: RET) for the morestack test.
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } COUNTS SEC(".maps");
+static __always_inline int bump(__u32 k)
+{
+	__u64 *v = bpf_map_lookup_elem(&COUNTS, &k);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	return 0;
+}
+SEC("uprobe/count_entry")
+int count_entry(struct pt_regs *ctx) { return bump(0); }
+SEC("uprobe/count_ret")
+int count_ret(struct pt_regs *ctx) { return bump(1); }
+
 char LICENSE[] SEC("license") = "GPL";
 "#;
 
@@ -129,6 +144,34 @@ fn compile_object() -> Vec<u8> {
     std::fs::read(o).unwrap()
 }
 
+const GO_PROGRAMS: [&str; 4] = [
+    "go_tls_write_entry",
+    "go_tls_write_ret",
+    "go_tls_read_entry",
+    "go_tls_read_ret",
+];
+
+/// Loads the object and `programs` into the kernel.
+fn load(programs: &[&str]) -> Ebpf {
+    let mut ebpf = Ebpf::load(&compile_object()).unwrap_or_else(|e| {
+        panic!("loading the BPF object (root or CAP_BPF+CAP_PERFMON needed): {e}")
+    });
+    for &name in programs {
+        let prog: &mut UProbe = ebpf.program_mut(name).unwrap().try_into().unwrap();
+        prog.load()
+            .unwrap_or_else(|e| panic!("verifier rejected {name}: {e}"));
+    }
+    ebpf
+}
+
+fn attach_at(ebpf: &mut Ebpf, name: &str, offsets: &[u64], bin: &Path) {
+    let prog: &mut UProbe = ebpf.program_mut(name).unwrap().try_into().unwrap();
+    for &off in offsets {
+        prog.attach(off, bin, UProbeScope::AllProcesses)
+            .unwrap_or_else(|e| panic!("attach {name} at {off:#x} of {}: {e}", bin.display()));
+    }
+}
+
 /// Attaches the four programs to every Go crypto/tls function of `bin`.
 fn attach(ebpf: &mut Ebpf, bin: &Path) {
     let p = find_go_tls(bin)
@@ -141,11 +184,7 @@ fn attach(ebpf: &mut Ebpf, bin: &Path) {
         ("go_tls_read_ret", p.read.returns.clone()),
     ];
     for (name, offsets) in plan {
-        let prog: &mut UProbe = ebpf.program_mut(name).unwrap().try_into().unwrap();
-        for off in offsets {
-            prog.attach(off, bin, UProbeScope::AllProcesses)
-                .unwrap_or_else(|e| panic!("attach {name} at {off:#x} of {}: {e}", bin.display()));
-        }
+        attach_at(ebpf, name, &offsets, bin);
     }
 }
 
@@ -172,19 +211,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 fn go_client_and_server_plaintext_h1_h2() {
     let server = go_build::https_server();
     let client = go_build::https_client();
-    let mut ebpf = Ebpf::load(&compile_object()).unwrap_or_else(|e| {
-        panic!("loading the BPF object (root or CAP_BPF+CAP_PERFMON needed): {e}")
-    });
-    for name in [
-        "go_tls_write_entry",
-        "go_tls_write_ret",
-        "go_tls_read_entry",
-        "go_tls_read_ret",
-    ] {
-        let prog: &mut UProbe = ebpf.program_mut(name).unwrap().try_into().unwrap();
-        prog.load()
-            .unwrap_or_else(|e| panic!("verifier rejected {name}: {e}"));
-    }
+    let mut ebpf = load(&GO_PROGRAMS);
     attach(&mut ebpf, &server);
     attach(&mut ebpf, &client);
     let mut ring = RingBuf::try_from(ebpf.take_map("OUT").unwrap()).unwrap();
@@ -356,5 +383,56 @@ fn go_client_and_server_plaintext_h1_h2() {
     assert_eq!(
         seen, logged,
         "fds read by the probes vs the server's own\n{ctx}"
+    );
+}
+
+/// A Write whose prologue grows the stack runs its first instructions twice
+/// (runtime.morestack restarts it): the entry probe fires more often than
+/// the RET probes, yet every message is emitted exactly once.
+#[test]
+fn morestack_double_entry_emits_once() {
+    let bin = go_build::build("stack_grow", "stack_grow", &[], &[]);
+    let n = 400;
+    let mut ebpf = load(&[&GO_PROGRAMS[..], &["count_entry", "count_ret"]].concat());
+    attach(&mut ebpf, &bin);
+    let p = find_go_tls(&bin).unwrap().unwrap();
+    attach_at(&mut ebpf, "count_entry", &[p.write.entry], &bin);
+    attach_at(&mut ebpf, "count_ret", &p.write.returns, &bin);
+    let mut ring = RingBuf::try_from(ebpf.take_map("OUT").unwrap()).unwrap();
+
+    let child = Command::new(&bin)
+        .arg(format!("-n={n}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("GOT {n}\n"));
+
+    std::thread::sleep(Duration::from_millis(200));
+    let mut evs = Vec::new();
+    while let Some(item) = ring.next() {
+        evs.push(parse(&item));
+    }
+    let mut msgs: Vec<String> = evs
+        .iter()
+        .filter(|e| e.tgid == pid && e.dir == 1)
+        .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+        .collect();
+    msgs.sort();
+    let want: Vec<String> = (0..n).map(|d| format!("msg-{d:04}\n")).collect();
+    assert_eq!(msgs, want, "each Write emitted exactly once");
+    // The server side read them all (in reads of any size).
+    let read = stream(&evs, pid, 0);
+    assert_eq!(read, want.concat().into_bytes());
+
+    let counts: Array<_, u64> = Array::try_from(ebpf.map("COUNTS").unwrap()).unwrap();
+    let (entries, rets) = (counts.get(&0, 0).unwrap(), counts.get(&1, 0).unwrap());
+    eprintln!("Write: {entries} entry hits, {rets} RET hits for {n} calls");
+    assert_eq!(rets, n as u64);
+    assert!(
+        entries > rets,
+        "no morestack restart of Write's prologue observed ({entries} entries)"
     );
 }
