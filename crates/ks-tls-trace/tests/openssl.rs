@@ -22,6 +22,9 @@ fn lock() -> MutexGuard<'static, ()> {
 #[derive(Debug, Clone)]
 #[allow(dead_code)]
 struct Rec {
+    ts_ns: u64,
+    cgroup_id: u64,
+    tid: u32,
     pid: u32,
     comm: String,
     conn: u64,
@@ -202,6 +205,9 @@ fn collect_for(t: &mut Tracer, max: Duration, mut done: impl FnMut(&[Rec]) -> bo
     while Instant::now() < until && !done(&recs) {
         if let Some(c) = t.try_next_chunk(Duration::from_millis(100)).unwrap() {
             recs.push(Rec {
+                ts_ns: c.ts_ns,
+                cgroup_id: c.cgroup_id,
+                tid: c.tid,
                 pid: c.pid,
                 comm: c.comm.to_string(),
                 conn: c.conn,
@@ -287,6 +293,29 @@ fn curl_and_python_server() {
     assert_eq!(st.remote, ct.local);
     assert_eq!(stream(&recs, spid, Direction::Read), sent);
     assert!(stream(&recs, spid, Direction::Write).ends_with(&want));
+    // Time, thread and cgroup of the server's chunks.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        s.ts_ns <= now && now - s.ts_ns < 30_000_000_000,
+        "ts {}",
+        s.ts_ns
+    );
+    assert_eq!(s.tid, spid, "single-threaded server");
+    if let Some(cg) = std::fs::read_to_string(format!("/proc/{spid}/cgroup"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        })
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(format!("/sys/fs/cgroup{cg}")) {
+            assert_eq!(s.cgroup_id, m.ino(), "cgroup v2 id of {cg}");
+        }
+    }
     // Every chunk of a connection carries the same conn and fd.
     for r in recs.iter().filter(|r| r.pid == cpid) {
         assert_eq!((r.conn, r.fd), (c.conn, c.fd));
