@@ -304,6 +304,8 @@ fn curl_and_python_server() {
         s.ts_ns
     );
     assert_eq!(s.tid, spid, "single-threaded server");
+    // Checked only where /sys/fs/cgroup is the cgroup v2 hierarchy.
+    let unified = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     if let Some(cg) = std::fs::read_to_string(format!("/proc/{spid}/cgroup"))
         .ok()
         .and_then(|t| {
