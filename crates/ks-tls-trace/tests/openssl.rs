@@ -312,6 +312,7 @@ fn curl_and_python_server() {
             t.lines()
                 .find_map(|l| l.strip_prefix("0::").map(str::to_string))
         })
+        .filter(|_| unified)
     {
         use std::os::unix::fs::MetadataExt;
         if let Ok(m) = std::fs::metadata(format!("/sys/fs/cgroup{cg}")) {
