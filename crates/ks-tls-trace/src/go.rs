@@ -65,6 +65,29 @@ pub struct GoTlsProbes {
     pub read: GoFunc,
 }
 
+/// BPF program (bpf/go_tls.h) for the entry of `(*Conn).Write`.
+pub const PROG_WRITE_ENTRY: &str = "go_tls_write_entry";
+/// BPF program for every RET of `(*Conn).Write`.
+pub const PROG_WRITE_RET: &str = "go_tls_write_ret";
+/// BPF program for the entry of `(*Conn).Read`.
+pub const PROG_READ_ENTRY: &str = "go_tls_read_entry";
+/// BPF program for every RET of `(*Conn).Read`.
+pub const PROG_READ_RET: &str = "go_tls_read_ret";
+
+impl GoTlsProbes {
+    /// Every uprobe to attach for this binary: the bpf/go_tls.h program
+    /// name and the file offset, entries first.
+    pub fn attach_points(&self) -> Vec<(&'static str, u64)> {
+        let mut v = vec![
+            (PROG_WRITE_ENTRY, self.write.entry),
+            (PROG_READ_ENTRY, self.read.entry),
+        ];
+        v.extend(self.write.returns.iter().map(|&o| (PROG_WRITE_RET, o)));
+        v.extend(self.read.returns.iter().map(|&o| (PROG_READ_RET, o)));
+        v
+    }
+}
+
 /// Why a file that links crypto/tls cannot be probed (or could not be read at all).
 #[derive(Debug, thiserror::Error)]
 pub enum GoError {
@@ -451,6 +474,32 @@ mod tests {
             None
         );
         assert_eq!(parse_buildinfo(b"\xff Go buildinf", |_, _, _| None), None);
+    }
+
+    #[test]
+    fn attach_points_pair_programs_with_offsets() {
+        let f = |symbol: &str, entry, returns: Vec<u64>| GoFunc {
+            symbol: symbol.into(),
+            entry,
+            returns,
+            address: entry + 0x40_0000,
+            size: 0x100,
+        };
+        let p = GoTlsProbes {
+            go_version: Some("go1.19.8".into()),
+            write: f(WRITE_SYMBOL, 0x1000, vec![0x1010, 0x1020]),
+            read: f(READ_SYMBOL, 0x2000, vec![0x2030]),
+        };
+        assert_eq!(
+            p.attach_points(),
+            [
+                ("go_tls_write_entry", 0x1000),
+                ("go_tls_read_entry", 0x2000),
+                ("go_tls_write_ret", 0x1010),
+                ("go_tls_write_ret", 0x1020),
+                ("go_tls_read_ret", 0x2030),
+            ]
+        );
     }
 
     #[test]

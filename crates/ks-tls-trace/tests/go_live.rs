@@ -19,7 +19,9 @@ use aya::maps::{Array, RingBuf};
 use aya::programs::uprobe::UProbeScope;
 use aya::programs::UProbe;
 use aya::Ebpf;
-use ks_tls_trace::go::find_go_tls;
+use ks_tls_trace::go::{
+    find_go_tls, PROG_READ_ENTRY, PROG_READ_RET, PROG_WRITE_ENTRY, PROG_WRITE_RET,
+};
 
 const DATA: usize = 1024;
 
@@ -145,10 +147,10 @@ fn compile_object() -> Vec<u8> {
 }
 
 const GO_PROGRAMS: [&str; 4] = [
-    "go_tls_write_entry",
-    "go_tls_write_ret",
-    "go_tls_read_entry",
-    "go_tls_read_ret",
+    PROG_WRITE_ENTRY,
+    PROG_WRITE_RET,
+    PROG_READ_ENTRY,
+    PROG_READ_RET,
 ];
 
 /// Loads the object and `programs` into the kernel.
@@ -177,14 +179,13 @@ fn attach(ebpf: &mut Ebpf, bin: &Path) {
     let p = find_go_tls(bin)
         .unwrap()
         .expect("crypto/tls in the test program");
-    let plan: [(&str, Vec<u64>); 4] = [
-        ("go_tls_write_entry", vec![p.write.entry]),
-        ("go_tls_write_ret", p.write.returns.clone()),
-        ("go_tls_read_entry", vec![p.read.entry]),
-        ("go_tls_read_ret", p.read.returns.clone()),
-    ];
-    for (name, offsets) in plan {
-        attach_at(ebpf, name, &offsets, bin);
+    let points = p.attach_points();
+    assert_eq!(
+        points.len(),
+        2 + p.write.returns.len() + p.read.returns.len()
+    );
+    for (name, off) in points {
+        attach_at(ebpf, name, &[off], bin);
     }
 }
 
