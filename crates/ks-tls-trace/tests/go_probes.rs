@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use iced_x86::{Decoder, DecoderOptions, Mnemonic};
-use ks_tls_trace::go::{find_go_tls, parse_go_version, GoError, GoFunc, GoTlsProbes};
+use ks_tls_trace::go::{
+    find_go_tls, find_go_tls_in, parse_go_version, GoError, GoFunc, GoTlsProbes,
+};
 use object::{Object, ObjectSection};
 
 /// Checks one function's probe points against the ELF file and, when
@@ -282,4 +284,65 @@ fn https_programs_talk_h1_and_h2() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 400 Bad Request"));
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Replaces every occurrence of `from` by `to` (same length) in `bytes`.
+fn patch_all(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len());
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// The version logic on a real binary with its version strings edited:
+/// buildinfo, the runtime.buildVersion fallback, Go < 1.17 refused, and the
+/// register-ABI symbol as the last resort.
+#[test]
+fn version_sources_and_refusals() {
+    let bin = go_build::build("tls_min", "tls_min", &[], &[]);
+    let original = std::fs::read(bin).unwrap();
+    let version = go_build::go_version();
+    assert!(
+        version.starts_with("go1.") && version.len() >= 6,
+        "{version}"
+    );
+    let v = version.as_bytes();
+
+    // No .go.buildinfo (magic broken): runtime.buildVersion still gives it.
+    let mut b = original.clone();
+    assert!(patch_all(&mut b, b"\xff Go buildinf:", b"\xff Go XXXXXXXX:") >= 1);
+    let p = find_go_tls_in(&b).unwrap().unwrap();
+    assert_eq!(p.go_version.as_deref(), Some(&*version));
+
+    // Claiming Go 1.16 (stack ABI) is refused.
+    let old = format!("go1.16{}", &version[6..]);
+    let mut b = original.clone();
+    assert!(
+        patch_all(&mut b, v, old.as_bytes()) >= 2,
+        "buildinfo and runtime.buildVersion"
+    );
+    match find_go_tls_in(&b) {
+        Err(GoError::GoTooOld(found)) => assert_eq!(found, old),
+        other => panic!("{other:?}"),
+    }
+
+    // No readable version: the register-ABI runtime (runtime.spillArgs) decides.
+    let unknown = format!("xx{}", &version[2..]);
+    let mut b = original.clone();
+    patch_all(&mut b, v, unknown.as_bytes());
+    let p = find_go_tls_in(&b).unwrap().unwrap();
+    assert_eq!(p.go_version.as_deref(), Some(&*unknown));
+    // ...and without it the ABI is unknown.
+    // (.strtab and .gopclntab both name it.)
+    assert!(patch_all(&mut b, b"runtime.spillArgs", b"runtime.spillArgZ") >= 1);
+    assert!(matches!(find_go_tls_in(&b), Err(GoError::UnknownAbi)));
 }
