@@ -418,3 +418,149 @@ fn clear_twins(plain_port: u16, py_plain: u16) -> Vec<Value> {
     assert!(out.status.success(), "{err}");
     lines(&out.stdout)
 }
+
+#[path = "../../../crates/ks-tls-trace/tests/go/go_build.rs"]
+mod go_build;
+
+/// A Go program from crates/ks-tls-trace/tests/go, started with `args`,
+/// listening on `port`.
+fn go_server(bin: &Path, port: u16, extra: &[&str]) -> Running {
+    let child = Command::new(bin)
+        .arg("-addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Go server");
+    let r = Running(Some(child));
+    wait_port(port);
+    r
+}
+
+fn go_client(bin: &Path, args: &[&str]) {
+    let out = Command::new(bin).args(args).output().expect("Go client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn go_crypto_tls_client_and_server_http1_and_h2() {
+    if !root() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (server, client) = (go_build::https_server(), go_build::https_client());
+    let (tls_port, plain_port) = (18446u16, 18083u16);
+    let _tls = go_server(&server, tls_port, &[]);
+    let _plain = go_server(&server, plain_port, &["-plain"]);
+    let h1 = |base: &str| {
+        go_client(
+            &client,
+            &[
+                "-url",
+                &format!("{base}/one"),
+                "-proto",
+                "h1",
+                "-insecure",
+                "-n",
+                "2",
+            ],
+        );
+        go_client(
+            &client,
+            &[
+                "-url",
+                &format!("{base}/post"),
+                "-proto",
+                "h1",
+                "-insecure",
+                "-body",
+                "a body",
+            ],
+        );
+    };
+    let tls_base = format!("https://127.0.0.1:{tls_port}");
+    // Both Go programs traced: each connection is still seen once.
+    let entries = traced(
+        &[
+            "--tls-trace",
+            "--comm",
+            "https_client",
+            "--comm",
+            "https_server",
+        ],
+        || {
+            h1(&tls_base);
+            go_client(
+                &client,
+                &[
+                    "-url",
+                    &format!("{tls_base}/two"),
+                    "-proto",
+                    "h2",
+                    "-insecure",
+                    "-n",
+                    "2",
+                ],
+            );
+        },
+    );
+    let at_tls: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["dst"]["port"].as_u64() == Some(u64::from(tls_port)))
+        .collect();
+    assert!(at_tls.iter().all(|e| e["tls"] == true), "{entries:#?}");
+    assert!(at_tls.iter().all(|e| {
+        let comm = e["process"]["comm"].as_str().unwrap_or("");
+        comm == "https_client" || comm == "https_server"
+    }));
+    let http1: Vec<&Value> = at_tls
+        .iter()
+        .copied()
+        .filter(|e| e["protocol"] == "http")
+        .collect();
+    let h2: Vec<&Value> = at_tls
+        .iter()
+        .copied()
+        .filter(|e| e["protocol"] == "http2")
+        .collect();
+    assert_eq!(
+        (http1.len(), h2.len(), at_tls.len()),
+        (3, 2, 5),
+        "{entries:#?}"
+    );
+    // HTTP/1.1: the same exchanges in the clear, from packets.
+    let mut cmd = ks();
+    let filter = format!("tcp port {plain_port}");
+    cmd.args(["--format", "jsonl", "-i", "lo", "-f", &filter]);
+    let (running, stderr) = start_until(cmd, "capturing on");
+    h1(&format!("http://127.0.0.1:{plain_port}"));
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = running.0.as_ref().unwrap().id();
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let (out, err) = wait_output(running, stderr);
+    assert!(out.status.success(), "{err}");
+    let clear = lines(&out.stdout);
+    let clear: Vec<&Value> = clear.iter().collect();
+    assert_eq!(sorted(&http1), sorted(&clear));
+    // HTTP/2 (no clear twin: Go serves h2 only over TLS): what the server
+    // answers, which says what it was asked.
+    for e in &h2 {
+        assert_eq!(e["request"]["method"], "GET");
+        assert_eq!(e["request"]["path"], "/two");
+        assert_eq!(e["response"]["status"], 200);
+        assert_eq!(e["response"]["body"], "hello HTTP/2.0 GET /two ", "{e}");
+    }
+    let post = http1
+        .iter()
+        .find(|e| e["request"]["method"] == "POST")
+        .unwrap();
+    assert_eq!(post["request"]["body"], "a body");
+    assert_eq!(post["response"]["body"], "hello HTTP/1.1 POST /post a body");
+}

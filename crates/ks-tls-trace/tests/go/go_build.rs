@@ -12,9 +12,10 @@ use std::sync::Mutex;
 /// One build at a time (the machine has few cores; the build cache is shared).
 static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
-/// Directory of the Go module (`tests/go`).
+/// Directory of the Go module (`crates/ks-tls-trace/tests/go`), from any crate
+/// of the workspace that includes this file (ks-dissect's tests do too).
 pub fn module_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/ks-tls-trace/tests/go")
 }
 
 /// Scratch directory for Go's cache and the built programs (kept between runs).

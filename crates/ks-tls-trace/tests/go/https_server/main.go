@@ -2,7 +2,7 @@
 // uprobe tests. HTTP/2 is negotiated by ALPN (net/http does this by itself
 // for TLS listeners); HTTP/1.1 clients are served too.
 //
-//	https_server -addr 127.0.0.1:0 [-cert c.pem -key k.pem] [-ca-out ca.pem]
+//	https_server -addr 127.0.0.1:0 [-cert c.pem -key k.pem] [-ca-out ca.pem] [-plain]
 //
 // Without -cert/-key a self-signed ECDSA certificate for 127.0.0.1 and
 // localhost is made; -ca-out writes it so clients can verify it. The first
@@ -63,6 +63,7 @@ func main() {
 	keyFile := flag.String("key", "", "private key PEM")
 	caOut := flag.String("ca-out", "", "write the self-signed certificate here")
 	logFds := flag.Bool("log-fds", false, "print \"CONN <fd>\" for each accepted connection")
+	plain := flag.Bool("plain", false, "serve HTTP/1.1 in the clear (the twin of a TLS run)")
 	flag.Parse()
 
 	var cert tls.Certificate
@@ -114,6 +115,9 @@ func main() {
 	}
 	fmt.Printf("LISTEN %s\n", ln.Addr())
 	os.Stdout.Sync()
+	if *plain {
+		log.Fatal(srv.Serve(ln))
+	}
 	// ServeTLS configures "h2" and "http/1.1" in NextProtos.
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }
