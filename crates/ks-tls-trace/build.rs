@@ -22,9 +22,8 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dir.join("bpf").display());
     println!("cargo:rerun-if-changed={}", src.display());
     println!("cargo:rerun-if-env-changed=CLANG");
-    // Opt-in until the Go loader side exists: compiles bpf/go_tls.h in.
-    println!("cargo:rerun-if-env-changed=KS_TLS_TRACE_GO");
-    let with_go = env::var_os("KS_TLS_TRACE_GO").is_some_and(|v| v == "1");
+    // Go crypto/tls probes (bpf/go_tls.h): x86-64 only (register ABI).
+    let with_go = env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64");
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     let arch = match env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
         Ok("aarch64") => "arm64",

@@ -172,30 +172,55 @@ pub(crate) fn from_proc(
         let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
             continue;
         };
-        for (path, library) in mapped_libraries(&maps) {
-            let rooted = PathBuf::from(format!("/proc/{pid}/root{path}"));
-            let Some(id) = file_id(&rooted) else { continue };
-            if known.contains(&id) || out.iter().any(|c| c.id == id) {
-                continue;
+        // The executable itself: a Go program (crypto/tls) is hooked in
+        // the file, which the hook tells by its symbols.
+        if let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) {
+            if let Some(c) = candidate(pid, &exe.to_string_lossy(), Library::Go, known, &out) {
+                out.push(c);
             }
-            let plain = PathBuf::from(path);
-            let path = if file_id(&plain) == Some(id) {
-                plain
-            } else {
-                rooted
-            };
-            out.push(Candidate {
-                path,
-                library,
-                pid: Some(pid),
-                id,
-            });
+        }
+        for (path, library) in mapped_libraries(&maps) {
+            if let Some(c) = candidate(pid, path, library, known, &out) {
+                out.push(c);
+            }
         }
     }
     if full {
         seen.retain(|p| alive.contains(p));
     }
     out
+}
+
+/// `path` as process `pid` sees it, unless its file is `known` or already
+/// in `out`. Reached through `/proc/PID/root` unless the same file is at the
+/// same path in the tracer's own mount namespace.
+fn candidate(
+    pid: u32,
+    path: &str,
+    library: Library,
+    known: &HashSet<(u64, u64)>,
+    out: &[Candidate],
+) -> Option<Candidate> {
+    if path.ends_with(" (deleted)") {
+        return None;
+    }
+    let rooted = PathBuf::from(format!("/proc/{pid}/root{path}"));
+    let id = file_id(&rooted)?;
+    if known.contains(&id) || out.iter().any(|c| c.id == id) {
+        return None;
+    }
+    let plain = PathBuf::from(path);
+    let path = if file_id(&plain) == Some(id) {
+        plain
+    } else {
+        rooted
+    };
+    Some(Candidate {
+        path,
+        library,
+        pid: Some(pid),
+        id,
+    })
 }
 
 /// The kind of an explicitly named file: by its name, else OpenSSL-style

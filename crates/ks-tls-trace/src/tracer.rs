@@ -335,7 +335,10 @@ impl Tracer {
             if t.known.contains(&id) {
                 continue;
             }
-            let kind = scan::kind_of_path(path);
+            let kind = match crate::go::find_go_tls(path) {
+                Ok(Some(_)) => Library::Go,
+                _ => scan::kind_of_path(path),
+            };
             let c = Candidate {
                 path: path.clone(),
                 library: kind,
@@ -348,7 +351,7 @@ impl Tracer {
                     library: Library::GnuTls,
                     ..c
                 };
-                if kind == Library::GnuTls || t.hook(&g).is_err() {
+                if matches!(kind, Library::GnuTls | Library::Go) || t.hook(&g).is_err() {
                     return Err(e);
                 }
             }
@@ -387,6 +390,9 @@ impl Tracer {
     /// exists; `Err` when none could be.
     fn hook(&mut self, c: &Candidate) -> Result<(), TraceError> {
         self.known.insert(c.id);
+        if c.library == Library::Go {
+            return self.hook_go(c);
+        }
         let funcs = match c.library {
             Library::GnuTls => GNUTLS_FUNCS,
             _ => SSL_FUNCS,
@@ -408,6 +414,33 @@ impl Tracer {
         self.attached.push(Attached {
             path: c.path.clone(),
             library: c.library,
+            pid: c.pid,
+        });
+        Ok(())
+    }
+
+    /// A Go executable: plain uprobes at the entry and at every RET of
+    /// crypto/tls (*Conn).Write and Read (no uretprobes: Go moves stacks).
+    /// `Err` for a file that is not a Go program with crypto/tls.
+    fn hook_go(&mut self, c: &Candidate) -> Result<(), TraceError> {
+        let probes = match crate::go::find_go_tls(&c.path) {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return Err(TraceError::new(format!(
+                    "{}: no Go crypto/tls in it",
+                    c.path.display()
+                )))
+            }
+            Err(e) => return Err(TraceError::new(format!("{}: {e}", c.path.display()))),
+        };
+        for (program, offset) in probes.attach_points() {
+            // Attached one by one: a failure leaves the earlier ones, which
+            // only ever store (entries) or find nothing (returns).
+            self.attach_uprobe_at(program, &c.path, offset, 0, None)?;
+        }
+        self.attached.push(Attached {
+            path: c.path.clone(),
+            library: Library::Go,
             pid: c.pid,
         });
         Ok(())
@@ -453,7 +486,6 @@ impl Tracer {
     /// Attaches the uprobe program `program` of the BPF object at file
     /// `offset` of `target` (every process, or only `pid`), with a BPF
     /// cookie. For probes other than the OpenSSL/GnuTLS ones (Go).
-    #[allow(dead_code)]
     pub(crate) fn attach_uprobe_at(
         &mut self,
         program: &str,

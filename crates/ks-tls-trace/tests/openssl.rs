@@ -795,3 +795,84 @@ fn stop_handle_ends_the_stream() {
         .unwrap()
         .is_none());
 }
+
+#[path = "go/go_build.rs"]
+mod go_build;
+
+/// Go crypto/tls through the tracer: a Go server started after the tracer
+/// (found by the rescan of new processes' executables) and a Go client; both
+/// ends seen, with their 4-tuples and the fd, marked `Library::Go`.
+#[test]
+fn go_server_started_after_the_tracer_and_its_client() {
+    let _g = lock();
+    let (server, client) = (go_build::https_server(), go_build::https_client());
+    let mut t = tracer(TraceConfig {
+        comms: vec!["https_server".into(), "https_client".into()],
+        ..TraceConfig::default()
+    });
+    let port = free_port();
+    let mut d = Daemon::start(
+        Command::new(&server)
+            .arg("-addr")
+            .arg(format!("127.0.0.1:{port}")),
+        port,
+    );
+    // Let a rescan (made while polling) find the new executable.
+    collect_for(&mut t, Duration::from_millis(1200), |_| false);
+    assert!(
+        t.attached()
+            .iter()
+            .any(|a| a.library == Library::Go && a.path.ends_with("https_server")),
+        "{:?}",
+        t.attached()
+    );
+    let url = format!("https://127.0.0.1:{port}/go-path");
+    for proto in ["h1", "h2"] {
+        let st = Command::new(&client)
+            .args(["-url", &url, "-proto", proto, "-insecure"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let want: &[u8] = b"hello HTTP/1.1 GET /go-path";
+    let recs = collect(&mut t, |r| {
+        has(r, "https_server", Direction::Write, want)
+            && has(r, "https_server", Direction::Read, b"GET /go-path HTTP/1.1")
+            && has(
+                r,
+                "https_server",
+                Direction::Write,
+                b"hello HTTP/2.0 GET /go-path",
+            )
+    });
+    assert!(has(
+        &recs,
+        "https_server",
+        Direction::Read,
+        b"GET /go-path HTTP/1.1"
+    ));
+    assert!(has(&recs, "https_server", Direction::Write, want));
+    // HTTP/2: the client preface, and the answer in a DATA frame.
+    assert!(has(
+        &recs,
+        "https_server",
+        Direction::Read,
+        b"PRI * HTTP/2.0"
+    ));
+    assert!(has(
+        &recs,
+        "https_server",
+        Direction::Write,
+        b"hello HTTP/2.0 GET /go-path"
+    ));
+    for r in recs.iter().filter(|r| r.comm == "https_server") {
+        assert_eq!(r.library, Library::Go);
+        assert_eq!(r.pid, d.0.id());
+        assert!(r.fd.is_some_and(|fd| fd > 2), "{r:?}");
+        assert_eq!(r.tuple.map(|t| t.local.port()), Some(port), "{r:?}");
+    }
+    // The client was hooked too (the same file for both runs), at the
+    // latest for its second run: its side of the same connections.
+    let _ = d.0.kill();
+}
