@@ -191,6 +191,31 @@ pub(crate) fn from_proc(
     out
 }
 
+/// Whether the ELF file at `path` defines (not imports) `SSL_read` and
+/// `SSL_write`: an executable with BoringSSL (or OpenSSL) linked in
+/// statically, as Envoy is. Read whole, once per file.
+pub(crate) fn defines_ssl_functions(path: &Path) -> bool {
+    use object::{Object, ObjectSymbol};
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let Ok(file) = object::File::parse(&*bytes) else {
+        return false;
+    };
+    let (mut read, mut write) = (false, false);
+    for sym in file.symbols().chain(file.dynamic_symbols()) {
+        if sym.is_undefined() || sym.address() == 0 {
+            continue;
+        }
+        match sym.name() {
+            Ok("SSL_read") => read = true,
+            Ok("SSL_write") => write = true,
+            _ => {}
+        }
+    }
+    read && write
+}
+
 /// `path` as process `pid` sees it, unless its file is `known` or already
 /// in `out`. Reached through `/proc/PID/root` unless the same file is at the
 /// same path in the tracer's own mount namespace.

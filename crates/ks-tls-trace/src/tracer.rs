@@ -419,15 +419,23 @@ impl Tracer {
         Ok(())
     }
 
-    /// A Go executable: plain uprobes at the entry and at every RET of
-    /// crypto/tls (*Conn).Write and Read (no uretprobes: Go moves stacks).
-    /// `Err` for a file that is not a Go program with crypto/tls.
+    /// An executable: if Go, plain uprobes at the entry and at every RET of
+    /// crypto/tls (*Conn).Write and Read (no uretprobes: Go moves stacks);
+    /// else, if it defines `SSL_read`/`SSL_write` itself (BoringSSL linked
+    /// statically), the OpenSSL probes on those symbols. `Err` otherwise.
     fn hook_go(&mut self, c: &Candidate) -> Result<(), TraceError> {
         let probes = match crate::go::find_go_tls(&c.path) {
             Ok(Some(p)) => p,
+            // Not Go: BoringSSL (or OpenSSL) linked in, found by its symbols.
+            Ok(None) if scan::defines_ssl_functions(&c.path) => {
+                return self.hook(&Candidate {
+                    library: Library::BoringSsl,
+                    ..c.clone()
+                });
+            }
             Ok(None) => {
                 return Err(TraceError::new(format!(
-                    "{}: no Go crypto/tls in it",
+                    "{}: neither Go crypto/tls nor SSL_read/SSL_write in it",
                     c.path.display()
                 )))
             }

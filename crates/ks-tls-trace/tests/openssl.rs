@@ -876,3 +876,72 @@ fn go_server_started_after_the_tracer_and_its_client() {
     // latest for its second run: its side of the same connections.
     let _ = d.0.kill();
 }
+
+/// An executable with OpenSSL linked in statically (standing in for
+/// BoringSSL in Envoy: same `SSL_*` names), started after the tracer: found
+/// by its own symbols, reported as `Library::BoringSsl`.
+#[test]
+fn statically_linked_ssl_found_by_symbol() {
+    let _g = lock();
+    let dir = Dir::new("static");
+    let bin = dir.0.join("ks_static_tls");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/static_ssl/client.c");
+    let out = Command::new("cc")
+        .arg(&src)
+        .arg("-o")
+        .arg(&bin)
+        .args([
+            "-Wl,-Bstatic",
+            "-lssl",
+            "-lcrypto",
+            "-Wl,-Bdynamic",
+            "-ldl",
+            "-lpthread",
+        ])
+        .output()
+        .expect("cc (build-essential) and libssl-dev's libssl.a");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ldd = Command::new("ldd").arg(&bin).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&ldd.stdout).contains("libssl"),
+        "libssl linked dynamically"
+    );
+    let srv = Server::start(&dir, "ks-static-srv", &[]);
+    let mut t = tracer(TraceConfig {
+        comms: vec!["ks_static_tls".into()],
+        ..TraceConfig::default()
+    });
+    let mut want = b"\r\n\r\n".to_vec();
+    want.extend_from_slice(&body(3000));
+    // Running for a while before it connects, as a proxy would: the
+    // rescan of new processes (every 500 ms) finds the file meanwhile.
+    let mut child = Command::new(&bin)
+        .args([&srv.port.to_string(), "3000", "1500"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let recs = collect(&mut t, |r| has(r, "ks_static_tls", Direction::Read, &want));
+    assert!(child.wait().unwrap().success());
+    assert!(
+        t.attached()
+            .iter()
+            .any(|a| a.library == Library::BoringSsl && a.path.ends_with("ks_static_tls")),
+        "{:?}",
+        t.attached()
+    );
+    assert!(has(
+        &recs,
+        "ks_static_tls",
+        Direction::Write,
+        b"GET /3000 HTTP/1.1\r\n"
+    ));
+    assert!(has(&recs, "ks_static_tls", Direction::Read, &want));
+    for r in recs.iter().filter(|r| r.comm == "ks_static_tls") {
+        assert_eq!(r.library, Library::BoringSsl);
+        assert_eq!(r.tuple.map(|t| t.remote.port()), Some(srv.port), "{r:?}");
+    }
+}
