@@ -25,12 +25,7 @@ use common::{ks, lines, start_until, wait_output};
 const PORT: u16 = 8000;
 
 fn root() -> bool {
-    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout);
-    if !matches!(uid.as_deref(), Ok(b"0\n")) {
-        eprintln!("skipped: live capture tests need root (network namespaces, AF_PACKET)");
-        return false;
-    }
-    true
+    common::root("live capture tests need root (network namespaces, AF_PACKET)")
 }
 
 fn run(args: &[&str]) {

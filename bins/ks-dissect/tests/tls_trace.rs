@@ -23,12 +23,7 @@ use common::{ks, lines, start_until, wait_output, Running};
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn root() -> bool {
-    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout);
-    if !matches!(uid.as_deref(), Ok(b"0\n")) {
-        eprintln!("skipped: TLS tracing tests need root (eBPF uprobes)");
-        return false;
-    }
-    true
+    common::root("TLS tracing tests need root (eBPF uprobes)")
 }
 
 /// A temporary directory with a self-signed certificate and the files served.
@@ -144,11 +139,21 @@ fn curl(args: &[&str]) {
 /// Runs `ks-dissect ARGS --format jsonl`, runs `traffic` once it traces,
 /// then stops it with SIGINT and returns its entries.
 fn traced(args: &[&str], traffic: impl FnOnce()) -> Vec<Value> {
+    live(args, "capturing from tls-trace", traffic)
+}
+
+/// The same exchanges in the clear, captured on loopback (`-f filter`).
+fn captured(filter: &str, traffic: impl FnOnce()) -> Vec<Value> {
+    live(&["-i", "lo", "-f", filter], "capturing on", traffic)
+}
+
+/// `ks-dissect ARGS --format jsonl` until `traffic` is over; its entries.
+fn live(args: &[&str], ready: &str, traffic: impl FnOnce()) -> Vec<Value> {
     let mut cmd = ks();
     cmd.args(["--format", "jsonl"]).args(args);
-    let (running, stderr) = start_until(cmd, "capturing from tls-trace");
+    let (running, stderr) = start_until(cmd, ready);
     traffic();
-    // Chunks of the last exchange are still in the ring buffer for a moment.
+    // The last exchange's chunks or packets may still be on their way.
     std::thread::sleep(Duration::from_millis(1500));
     let pid = running.0.as_ref().unwrap().id();
     let _ = Command::new("kill")
@@ -388,35 +393,26 @@ fn http2_by_alpn_and_a_python_client_equal_their_clear_twins() {
 
 /// The clear-text twins of the second test, captured with `-i lo`.
 fn clear_twins(plain_port: u16, py_plain: u16) -> Vec<Value> {
-    let mut cmd = ks();
     let filter = format!("tcp port {plain_port} or tcp port {py_plain}");
-    cmd.args(["--format", "jsonl", "-i", "lo", "-f", &filter]);
-    let (running, stderr) = start_until(cmd, "capturing on");
-    for path in ["small.txt", "big.txt"] {
-        curl(&[
-            "--http2-prior-knowledge",
-            &format!("http://127.0.0.1:{plain_port}/{path}"),
-        ]);
-        let script = format!(
+    captured(&filter, || {
+        for path in ["small.txt", "big.txt"] {
+            curl(&[
+                "--http2-prior-knowledge",
+                &format!("http://127.0.0.1:{plain_port}/{path}"),
+            ]);
+            let script = format!(
             "import urllib.request\n\
              r = urllib.request.Request('http://127.0.0.1:{py_plain}/{path}', headers={{'User-Agent': 'ks-test'}})\n\
              urllib.request.urlopen(r).read()\n"
         );
-        let out = Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-    }
-    std::thread::sleep(Duration::from_millis(1000));
-    let pid = running.0.as_ref().unwrap().id();
-    let _ = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
-    let (out, err) = wait_output(running, stderr);
-    assert!(out.status.success(), "{err}");
-    lines(&out.stdout)
+            let out = Command::new("python3")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+    })
 }
 
 #[path = "../../../crates/ks-tls-trace/tests/go/go_build.rs"]
@@ -534,19 +530,9 @@ fn go_crypto_tls_client_and_server_http1_and_h2() {
         "{entries:#?}"
     );
     // HTTP/1.1: the same exchanges in the clear, from packets.
-    let mut cmd = ks();
-    let filter = format!("tcp port {plain_port}");
-    cmd.args(["--format", "jsonl", "-i", "lo", "-f", &filter]);
-    let (running, stderr) = start_until(cmd, "capturing on");
-    h1(&format!("http://127.0.0.1:{plain_port}"));
-    std::thread::sleep(Duration::from_millis(1000));
-    let pid = running.0.as_ref().unwrap().id();
-    let _ = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
-    let (out, err) = wait_output(running, stderr);
-    assert!(out.status.success(), "{err}");
-    let clear = lines(&out.stdout);
+    let clear = captured(&format!("tcp port {plain_port}"), || {
+        h1(&format!("http://127.0.0.1:{plain_port}"))
+    });
     let clear: Vec<&Value> = clear.iter().collect();
     assert_eq!(sorted(&http1), sorted(&clear));
     // HTTP/2 (no clear twin: Go serves h2 only over TLS): what the server

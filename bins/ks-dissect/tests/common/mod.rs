@@ -73,3 +73,13 @@ pub fn lines(b: &[u8]) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// Whether this runs as root; if not, says "skipped: {why}".
+pub fn root(why: &str) -> bool {
+    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout);
+    if !matches!(uid.as_deref(), Ok(b"0\n")) {
+        eprintln!("skipped: {why}");
+        return false;
+    }
+    true
+}
