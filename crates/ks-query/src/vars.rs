@@ -52,7 +52,7 @@ pub const VARIABLES: &[Variable] = &[
     var("radius", "bool", "A RADIUS request and its answer.", "radius"),
     var("diameter", "bool", "A DIAMETER request and its answer.", "diameter"),
     var("icmp", "bool", "An ICMP or ICMPv6 message (an echo with its reply).", "icmp && elapsed_time > 10000"),
-    var("tls", "bool", "A TLS handshake entry, or an entry seen inside TLS through decryption.", "tls && tls_sni.endsWith(\".internal\")"),
+    var("tls", "bool", "A TLS handshake entry, or an entry seen inside TLS (through decryption, or `--tls-trace`).", "tls && tls_sni.endsWith(\".internal\")"),
     var("tcp", "bool", "Carried over TCP (every protocol on TCP, as in Wireshark; `protocol == \"tcp\"` is a TCP flow no dissector took).", "tcp && dst.port == 443"),
     var("udp", "bool", "Carried over UDP.", "udp && !dns"),
     var("sctp", "bool", "Carried over SCTP.", "sctp"),
@@ -76,6 +76,8 @@ pub const VARIABLES: &[Variable] = &[
     var("dst.service", "string", "The server's service: by cluster IP, or by EndpointSlice membership of its pod's address then.", "dst.service == \"catalogue\" && status_code >= 500"),
     var("dst.workload.kind", "string", "Kind of the server pod's top controller.", "dst.workload.kind == \"StatefulSet\""),
     var("dst.workload.name", "string", "Name of the server pod's top controller.", "dst.workload.name == \"redis\""),
+    var("process.comm", "string", "Command name of the process whose TLS library calls gave the entry (`--tls-trace`; docs/tls.md).", "process.comm == \"curl\""),
+    var("process.pid", "int", "Its process id.", "process.pid == 4242"),
     var("dst.labels", "map(string, string)", "Labels of the server's pod.", "dst.labels[\"tier\"] == \"db\""),
     var("timestamp", "timestamp", "Time of the first frame of the request (or of the lone message).", "timestamp > now() - duration(\"5m\")"),
     var("elapsed_time", "int", "Request's first frame to the frame completing the response, in µs; only on answered entries.", "elapsed_time > 100000"),
@@ -103,7 +105,7 @@ pub const VARIABLES: &[Variable] = &[
 /// True for a name the filter may use as a variable (the first segment of the
 /// dotted names: `src` for `src.ip`).
 pub(crate) fn is_variable(name: &str) -> bool {
-    matches!(name, "src" | "dst" | "request" | "response")
+    matches!(name, "src" | "dst" | "request" | "response" | "process")
         || VARIABLES.iter().any(|v| v.name == name)
         || name == crate::logic::NOW_VAR
 }
@@ -311,6 +313,13 @@ impl<'e> EntryVars<'e> {
             "protocol" => text(p),
             "src" => Some(self.endpoint(&e.src)),
             "dst" => Some(self.endpoint(&e.dst)),
+            "process" => {
+                let p = e.process.as_deref()?;
+                Some(map(vec![
+                    ("pid", Box::new(CelInt::from(i64::from(p.pid)))),
+                    ("comm", Box::new(CelString::from(p.comm.clone()))),
+                ]))
+            }
             "timestamp" => Some(CowVal::owned(timestamp(e.ts_ns))),
             "elapsed_time" => int(i64::try_from(e.elapsed_us?).ok()?),
             "method" => text(&self.http_request()?.method),
