@@ -282,7 +282,7 @@ fn curl_https_entries_equal_the_plain_http_ones_once_each() {
 fn nginx(dir: &Path, tls_port: u16, plain_port: u16) -> Running {
     let d = dir.display();
     let conf = format!(
-        "daemon off; master_process on; worker_processes 1; pid {d}/nginx.pid;\n\
+        "daemon off; master_process off; pid {d}/nginx.pid;\n\
          error_log {d}/error.log;\n\
          events {{ worker_connections 64; }}\n\
          http {{ access_log off; client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp;\n\
