@@ -41,9 +41,10 @@
 //!   twice, mirrored. The first process seen on a 4-tuple owns it; chunks of
 //!   any other process on it are counted (event `plaintext-other-end`) and
 //!   dropped, so an exchange is one entry, not two.
-//! * **Sessions.** A new library session (`SSL *`) on a 4-tuple the owner
-//!   already used means the socket was reused: the old flow is finished and a
-//!   new one starts.
+//! * **Sessions.** The owner's side of a 4-tuple with a new library session
+//!   (`SSL *`) or another process, or the other end with a session other
+//!   than the one it had, means the addresses were used again by a new
+//!   connection: the old flow is finished and a new one starts.
 //! * **No frames and no flow records**: there are no packets. Entry ids are
 //!   `tls-<connection>-<n>`, apart from packet streams' ids.
 //! * **Ciphertext**: packets of the same connection, captured at the same
@@ -137,9 +138,23 @@ impl Key {
     }
 }
 
+/// What a chunk is to the flow of its 4-tuple.
+enum Seen {
+    /// No flow yet.
+    New,
+    /// From the owner's session.
+    Owner,
+    /// The other end of the same connection, also traced.
+    OtherEnd,
+    /// A new connection on the same addresses.
+    Reused,
+}
+
 struct PlainFlow {
     owner: u32,
     session: u64,
+    /// The other end's (pid, session), once it was seen traced too.
+    peer: Option<(u32, u64)>,
     stream: u64,
     /// The owner's end (side A) and the peer (side B).
     a: SocketAddr,
@@ -171,18 +186,39 @@ impl Engine {
             self.sweep(c.ts_ns);
         }
         let key = Key::of(&c.conn);
-        match self.plain.flows.get(&key) {
-            Some(f) if f.owner != c.process.pid => {
+        let me = (c.process.pid, c.session);
+        let verdict = match self.plain.flows.get_mut(&key) {
+            None => Seen::New,
+            Some(f) => match c.conn {
+                // The other end's view (its local address is the owner's peer).
+                PlainConn::Tcp { local, .. } if local == f.b && local != f.a => {
+                    match f.peer {
+                        None => {
+                            f.peer = Some(me);
+                            Seen::OtherEnd
+                        }
+                        Some(p) if p == me => Seen::OtherEnd,
+                        // The other end has a new session: a new connection.
+                        Some(_) => Seen::Reused,
+                    }
+                }
+                _ if (f.owner, f.session) == me => Seen::Owner,
+                // The owner's side of the 4-tuple with another process or
+                // session: the address pair is used again.
+                _ => Seen::Reused,
+            },
+        };
+        match verdict {
+            Seen::OtherEnd => {
                 *self.stats.events.entry("plaintext-other-end").or_default() += 1;
                 return;
             }
-            Some(f) if f.session != c.session => {
-                // The socket's 4-tuple is used again by a new session.
+            Seen::Reused => {
                 if let Some(old) = self.plain.flows.remove(&key) {
                     self.finish_plain(old);
                 }
             }
-            _ => {}
+            Seen::New | Seen::Owner => {}
         }
         if !self.plain.flows.contains_key(&key) {
             if self.plain.flows.len() >= self.cfg.max_flows.max(1) {
@@ -203,6 +239,7 @@ impl Engine {
                 PlainFlow {
                     owner: c.process.pid,
                     session: c.session,
+                    peer: None,
                     stream: self.plain.created - 1,
                     a,
                     b,

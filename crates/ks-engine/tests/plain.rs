@@ -348,3 +348,73 @@ fn http2_by_its_preface() {
     );
     assert!(got[0].tls);
 }
+
+#[test]
+fn a_reused_tuple_is_a_new_connection_whoever_reuses_it() {
+    let (curl1, curl2) = (process(80, "curl"), process(81, "curl"));
+    let server = process(90, "python3");
+    let mut engine = Engine::new(EngineConfig::default());
+    // curl 80 and its server, both traced; then curl 81 gets the same
+    // ephemeral port (the first connection is long gone), and the server a
+    // new session for it.
+    feed(&mut engine, &curl1, tcp(CLIENT, SERVER), 1, &[(true, REQ1)]);
+    feed(
+        &mut engine,
+        &server,
+        tcp(SERVER, CLIENT),
+        2,
+        &[(false, REQ1), (true, RESP1)],
+    );
+    feed(
+        &mut engine,
+        &curl1,
+        tcp(CLIENT, SERVER),
+        1,
+        &[(false, RESP1)],
+    );
+    feed(&mut engine, &curl2, tcp(CLIENT, SERVER), 3, &[(true, REQ2)]);
+    feed(
+        &mut engine,
+        &server,
+        tcp(SERVER, CLIENT),
+        4,
+        &[(false, REQ2), (true, RESP2)],
+    );
+    feed(
+        &mut engine,
+        &curl2,
+        tcp(CLIENT, SERVER),
+        3,
+        &[(false, RESP2)],
+    );
+    let got = entries(&mut engine);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let pids: Vec<u32> = got
+        .iter()
+        .map(|e| e.process.as_ref().unwrap().pid)
+        .collect();
+    assert_eq!(pids, [80, 81]);
+    assert_eq!(j(&got[1])["response"]["status"], 404);
+    assert_eq!(engine.stats().plaintext_connections, 2);
+    assert_eq!(engine.stats().events.get("plaintext-other-end"), Some(&4));
+
+    // Only the server traced: a new session on the same addresses.
+    let mut engine = Engine::new(EngineConfig::default());
+    feed(
+        &mut engine,
+        &server,
+        tcp(SERVER, CLIENT),
+        5,
+        &[(false, REQ1), (true, RESP1)],
+    );
+    feed(
+        &mut engine,
+        &server,
+        tcp(SERVER, CLIENT),
+        6,
+        &[(false, REQ2), (true, RESP2)],
+    );
+    let got = entries(&mut engine);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().all(|e| e.error.is_none()), "{got:?}");
+}
