@@ -161,6 +161,9 @@ pub struct Tracer {
     known: HashSet<(u64, u64)>,
     attached: Vec<Attached>,
     scope: Scope,
+    /// Where probes are attached: every process, or — when the scope is
+    /// pids only — just those, so that no other process ever traps.
+    probe_scopes: Vec<UProbeScope>,
     /// Processes whose maps were read.
     seen_pids: HashSet<u32>,
     /// Rescans so far.
@@ -310,6 +313,15 @@ impl Tracer {
             counters,
             known: HashSet::new(),
             attached: Vec::new(),
+            probe_scopes: if cfg.comms.is_empty() && !cfg.pids.is_empty() {
+                cfg.pids
+                    .iter()
+                    .filter_map(|&p| std::num::NonZeroU32::new(p))
+                    .map(UProbeScope::OneProcess)
+                    .collect()
+            } else {
+                vec![UProbeScope::AllProcesses]
+            },
             scope,
             seen_pids: HashSet::new(),
             scans: 0,
@@ -444,7 +456,24 @@ impl Tracer {
         for (program, offset) in probes.attach_points() {
             // Attached one by one: a failure leaves the earlier ones, which
             // only ever store (entries) or find nothing (returns).
-            self.attach_uprobe_at(program, &c.path, offset, 0, None)?;
+            // In every scope that can take it (a scoped pid may be gone).
+            let mut first_err = None;
+            let mut any = false;
+            for scope in self.probe_scopes.clone() {
+                let pid = match scope {
+                    UProbeScope::OneProcess(p) => Some(p.get()),
+                    _ => None,
+                };
+                match self.attach_uprobe_at(program, &c.path, offset, 0, pid) {
+                    Ok(()) => any = true,
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            if let (false, Some(e)) = (any, first_err) {
+                return Err(e);
+            }
         }
         self.attached.push(Attached {
             path: c.path.clone(),
@@ -462,26 +491,46 @@ impl Tracer {
         location: UProbeAttachLocation<'_>,
         cookie: u64,
     ) -> Result<(), TraceError> {
+        let mut first_err = None;
+        let mut any = false;
+        for scope in self.probe_scopes.clone() {
+            match self.attach_pair_in(target, same(&location), cookie, scope) {
+                Ok(()) => any = true,
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) if !any => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// One [`attach_pair`](Self::attach_pair) in one scope.
+    fn attach_pair_in(
+        &mut self,
+        target: &Path,
+        location: UProbeAttachLocation<'_>,
+        cookie: u64,
+        scope: UProbeScope,
+    ) -> Result<(), TraceError> {
         let what = format!("{} at {:?}", target.display(), location);
         let ebpf = self
             .ebpf
             .as_mut()
             .ok_or_else(|| TraceError::new("tracer stopped"))?;
-        let loc2 = match &location {
-            UProbeAttachLocation::Symbol(s) => UProbeAttachLocation::Symbol(s),
-            UProbeAttachLocation::SymbolOffset(s, o) => UProbeAttachLocation::SymbolOffset(s, *o),
-            UProbeAttachLocation::AbsoluteOffset(o) => UProbeAttachLocation::AbsoluteOffset(*o),
-        };
+        let loc2 = same(&location);
         let ret = uprobe(ebpf, PROG_RET)?;
         let ret_link = ret
-            .attach(loc2, target, UProbeScope::AllProcesses)
+            .attach(loc2, target, scope)
             .map_err(|e| bpf_err(&format!("cannot attach the return probe to {what}"), &e))?;
         let enter = uprobe(ebpf, PROG_ENTER)?;
         let point = UProbeAttachPoint {
             location,
             cookie: Some(cookie),
         };
-        if let Err(e) = enter.attach(point, target, UProbeScope::AllProcesses) {
+        if let Err(e) = enter.attach(point, target, scope) {
             let err = bpf_err(&format!("cannot attach the entry probe to {what}"), &e);
             if let Ok(ret) = uprobe(ebpf, PROG_RET) {
                 let _ = ret.detach(ret_link);
@@ -709,6 +758,15 @@ impl Tracer {
 }
 
 /// The uprobe program `name` of the object.
+/// The same attach location again (aya's type is not `Clone`).
+fn same<'a>(l: &UProbeAttachLocation<'a>) -> UProbeAttachLocation<'a> {
+    match l {
+        UProbeAttachLocation::Symbol(s) => UProbeAttachLocation::Symbol(s),
+        UProbeAttachLocation::SymbolOffset(s, o) => UProbeAttachLocation::SymbolOffset(s, *o),
+        UProbeAttachLocation::AbsoluteOffset(o) => UProbeAttachLocation::AbsoluteOffset(*o),
+    }
+}
+
 fn uprobe<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe, TraceError> {
     ebpf.program_mut(name)
         .ok_or_else(|| TraceError::new(format!("program {name} missing from the BPF object")))?

@@ -430,20 +430,42 @@ fn survives_exits_and_scopes() {
     let more = collect_for(&mut t, Duration::from_secs(1), |_| false);
     assert!(recs.iter().chain(&more).all(|r| r.pid == p1 || r.pid == p3));
     assert!(recs.iter().all(|r| r.pid != p2 && r.pid != srv.pid()));
+    // With a comm scope the probes are in every process (filtered in the
+    // kernel): the server trapped into them, so the kernel gave it its
+    // uprobe area.
+    assert!(uprobe_area(srv.pid()), "out of a comm scope, still probed");
     drop(t);
 
-    // A pid scope: the server only.
+    // A pid scope: the server only — and the probes are attached to that
+    // process alone, so another server never traps at all.
+    let other = Server::start(&dir, "kspy_other", &[]);
     let mut t = tracer(TraceConfig {
         pids: vec![srv.pid()],
         ..TraceConfig::default()
     });
     let p4 = curl(&inside, srv.port, "14");
+    let p5 = curl(&inside, other.port, "15");
     let spid = srv.pid();
     let recs = collect(&mut t, |r| {
         contains(&stream(r, spid, Direction::Read), b"GET /14 ")
     });
     assert!(contains(&stream(&recs, spid, Direction::Read), b"GET /14 "));
-    assert!(recs.iter().all(|r| r.pid == spid && r.pid != p4));
+    assert!(recs
+        .iter()
+        .all(|r| r.pid == spid && r.pid != p4 && r.pid != p5));
+    assert!(
+        !uprobe_area(other.pid()),
+        "a process out of a pid scope trapped"
+    );
+}
+
+/// Whether the kernel mapped its uprobe area (`[uprobes]`: displaced
+/// instructions and the return trampoline) into process `pid`, which it
+/// does when the process first hits a uprobe.
+fn uprobe_area(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap()
+        .contains("[uprobes]")
 }
 
 #[test]
