@@ -293,21 +293,13 @@ impl Worker {
                 Ok(Some(SourceEvent::Idle { now_ns })) => engine.tick(now_ns),
                 Ok(None) => break,
                 Err(error) => {
-                    let _ = self.tx.send(LiveEvent::Error {
-                        source: name.clone(),
-                        error,
-                    });
+                    self.failed(&name, error);
                     break;
                 }
             }
-            if !self.forward(&mut engine) {
-                // Nobody listens any more.
-                self.stop.store(true, Ordering::Relaxed);
-            }
+            self.forward_or_stop(&mut engine);
         }
-        engine.finish();
-        self.forward(&mut engine);
-        (name, engine.stats(), source.live_stats())
+        (name, self.close(engine), source.live_stats())
     }
 
     fn run_plain(self, f: PlaintextFeed, cfg: EngineConfig) -> (String, Stats, Option<LiveStats>) {
@@ -323,20 +315,36 @@ impl Worker {
                 Ok(Some(PlainEvent::Idle { now_ns })) => engine.tick(now_ns),
                 Ok(None) => break,
                 Err(error) => {
-                    let _ = self.tx.send(LiveEvent::Error {
-                        source: name.clone(),
-                        error,
-                    });
+                    self.failed(&name, error);
                     break;
                 }
             }
-            if !self.forward(&mut engine) {
-                self.stop.store(true, Ordering::Relaxed);
-            }
+            self.forward_or_stop(&mut engine);
         }
+        (name, self.close(engine), None)
+    }
+
+    /// A source failed: said once on the channel.
+    fn failed(&self, name: &str, error: CaptureError) {
+        let _ = self.tx.send(LiveEvent::Error {
+            source: name.to_string(),
+            error,
+        });
+    }
+
+    /// Hands on what the engine produced; when nobody listens any more,
+    /// everything stops.
+    fn forward_or_stop(&self, engine: &mut Engine) {
+        if !self.forward(engine) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The source ended: finish every flow, hand on the rest, give the counters.
+    fn close(&self, mut engine: Engine) -> Stats {
         engine.finish();
         self.forward(&mut engine);
-        (name, engine.stats(), None)
+        engine.stats()
     }
 
     /// Counts a packet against the limit: false once the limit is reached

@@ -55,7 +55,7 @@
 //!   at most [`EngineConfig::max_flows`] are tracked (the least recently active
 //!   is finished to make room).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -168,6 +168,32 @@ struct PlainFlow {
 
 const UNKNOWN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
+impl PlainFlow {
+    /// What the connection's parsers are given, for something at `ts_ns`
+    /// (no frames: frame 0).
+    fn ctx<'a>(
+        &self,
+        cfg: &'a crate::EngineConfig,
+        stats: &'a mut crate::Stats,
+        out: &'a mut VecDeque<(u64, Output)>,
+        seq: u64,
+        ts_ns: u64,
+    ) -> Ctx<'a> {
+        Ctx {
+            cfg,
+            stats,
+            out,
+            seq,
+            frame: 0,
+            ts_ns,
+            stream: self.stream,
+            a: self.a,
+            b: self.b,
+            transport: "tcp",
+        }
+    }
+}
+
 impl PlainTable {
     pub(crate) fn len(&self) -> usize {
         self.flows.len()
@@ -220,7 +246,7 @@ impl Engine {
             }
             Seen::New | Seen::Owner => {}
         }
-        if !self.plain.flows.contains_key(&key) {
+        if !matches!(verdict, Seen::Owner) {
             if self.plain.flows.len() >= self.cfg.max_flows.max(1) {
                 self.evict_plain();
             }
@@ -258,18 +284,7 @@ impl Engine {
         f.offsets[side.index()] += c.data.len() as u64;
         f.last_ts_ns = f.last_ts_ns.max(c.ts_ns);
         let before = self.out.len();
-        let mut ctx = Ctx {
-            cfg: &self.cfg,
-            stats: &mut self.stats,
-            out: &mut self.out,
-            seq: self.seq,
-            frame: 0,
-            ts_ns: c.ts_ns,
-            stream: f.stream,
-            a: f.a,
-            b: f.b,
-            transport: "tcp",
-        };
+        let mut ctx = f.ctx(&self.cfg, &mut self.stats, &mut self.out, self.seq, c.ts_ns);
         f.conn.on_event(
             &mut ctx,
             StreamEvent::Data {
@@ -334,18 +349,8 @@ impl Engine {
     fn finish_plain(&mut self, mut f: PlainFlow) {
         self.seq += 1;
         let before = self.out.len();
-        let mut ctx = Ctx {
-            cfg: &self.cfg,
-            stats: &mut self.stats,
-            out: &mut self.out,
-            seq: self.seq,
-            frame: 0,
-            ts_ns: f.last_ts_ns,
-            stream: f.stream,
-            a: f.a,
-            b: f.b,
-            transport: "tcp",
-        };
+        let ts_ns = f.last_ts_ns;
+        let mut ctx = f.ctx(&self.cfg, &mut self.stats, &mut self.out, self.seq, ts_ns);
         // The application side only: a plaintext connection has no flow record.
         f.conn.finish_inner(&mut ctx);
         mark(&mut self.out, before, &f.process);
@@ -353,11 +358,7 @@ impl Engine {
 }
 
 /// Entries from `before` on came from a plaintext connection of `process`.
-fn mark(
-    out: &mut std::collections::VecDeque<(u64, Output)>,
-    before: usize,
-    process: &Arc<Process>,
-) {
+fn mark(out: &mut VecDeque<(u64, Output)>, before: usize, process: &Arc<Process>) {
     for (_, o) in out.range_mut(before..) {
         if let Output::Entry(e) = o {
             e.tls = true;
